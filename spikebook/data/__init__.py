@@ -1,0 +1,1 @@
+"""Data: simulated datasets (:mod:`spikebook.data.simulate`) and ground-truth readers."""

@@ -1,0 +1,92 @@
+"""MLphys: the discrete-time MLspike model of Deneux et al. (2016), eq. (4) of Speiser et al."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from spikebook.generative.base import CalciumModel
+from spikebook.generative.constraints import POSITIVE, Constrained, as_float_tensor
+from spikebook.generative.dynamics import relax, safe_pow
+
+
+class MLphys(CalciumModel):
+    """Calcium with MLspike's saturating, Hill-type indicator with finite rise time, eq. (4):
+
+    .. math::
+        c_t = \\gamma c_{t-1} + s_t, \\qquad
+        \\tilde c_t = (c_0 + c_t)^{\\eta} - c_0^{\\eta}, \\qquad
+        d_t - d_{t-1} = \\frac{1 + \\omega \\tilde c_t}{\\tau_{on}}
+            \\Big(\\frac{\\tilde c_t}{1 + \\omega \\tilde c_t} - d_{t-1}\\Big), \\qquad
+        f_t = \\alpha d_t + \\beta + e_t.
+
+    The indicator relaxes towards the saturating steady state
+    :math:`\\tilde c / (1 + \\omega \\tilde c)` with rate :math:`(1 + \\omega\\tilde c)/\\tau_{on}`.
+    Eq. (4) is the forward-Euler step of MLspike's rise-time ODE; by default the step is
+    integrated exactly (exponential relaxation, stable for any :math:`\\tau_{on}`), as MLspike
+    itself does; ``euler=True`` gives the paper's (and the original DeepSpike code's) step,
+    clamped so it cannot overshoot.
+
+    Parameters are in MLspike's units (Deneux et al. 2016): calcium is counted in single-spike
+    increments (:math:`\\delta = 1`), so :math:`\\alpha` is the fluorescence change (ΔF/F) per
+    isolated spike before saturation.
+
+    Args:
+        tau_decay: calcium decay time constant in seconds (MLspike ``tau``), ``()`` or ``(C,)``.
+        tau_on: indicator rise time in seconds (MLspike ``ton``).
+        omega: saturation :math:`\\omega > 0` (MLspike ``saturation``, e.g. 0.1 for OGB-1).
+        c0: baseline calcium :math:`c_0 > 0` in spike units (only matters when :math:`\\eta \\ne 1`).
+        eta: Hill exponent :math:`\\eta > 0` (MLspike ``hill``).
+        alpha: ΔF/F per spike (MLspike ``a``).
+        beta: baseline fluorescence.
+        sigma: noise standard deviation (MLspike ``sigma``).
+        fs: sampling rate in Hz (fixed, not learned).
+        euler: use the (clamped) forward-Euler step of eq. (4).
+
+    References:
+        Speiser et al. 2017, eq. (4); Deneux et al. 2016, Nat. Commun. 7:12190 (MLspike).
+
+    Taught in: book chapter "From spikes to fluorescence".
+    """
+
+    tau_on = Constrained(POSITIVE, "indicator rise time tau_on in seconds")
+    omega = Constrained(POSITIVE, "saturation omega")
+    c0 = Constrained(POSITIVE, "baseline calcium c0 in single-spike units")
+    eta = Constrained(POSITIVE, "Hill exponent eta")
+
+    def __init__(
+        self,
+        tau_decay=1.0,
+        tau_on=0.02,
+        omega=0.1,
+        c0=0.1,
+        eta=1.0,
+        alpha=0.1,
+        beta=0.0,
+        sigma=0.02,
+        fs: float = 60.0,
+        euler: bool = False,
+    ) -> None:
+        super().__init__()
+        if fs <= 0:
+            raise ValueError(f"fs must be positive (Hz), got {fs}")
+        tau_decay = as_float_tensor(tau_decay, "tau_decay")
+        if (tau_decay <= 0).any():
+            raise ValueError(f"tau_decay must be positive (seconds), got {tau_decay}")
+        self.fs = float(fs)
+        self.roots = torch.exp(-1.0 / (tau_decay * fs)).unsqueeze(-1)
+        self.tau_on = tau_on
+        self.omega = omega
+        self.c0 = c0
+        self.eta = eta
+        self.alpha = alpha
+        self.beta = beta
+        self.sigma = sigma
+        self.euler = euler
+
+    def indicator(self, spikes: Tensor) -> Tensor:
+        """Indicator state :math:`d_t` of eq. (4), shape ``(..., C, T)``."""
+        c0, eta, omega = (p.unsqueeze(-1) for p in (self.c0, self.eta, self.omega))
+        drive = safe_pow(c0 + self.calcium(spikes), eta) - c0**eta
+        rate = (1.0 + omega * drive) / (self.tau_on.unsqueeze(-1) * self.fs)
+        return relax(drive / (1.0 + omega * drive), rate, euler=self.euler)

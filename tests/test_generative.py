@@ -1,0 +1,200 @@
+"""Generative models: oracles, gradients, known answers, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+
+from spikebook.generative import SCDF, SCF, BernoulliPrior, MLphys
+from spikebook.generative.dynamics import first_order_scan
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Exact comparisons in double precision; restore the default afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+def spike_train(shape, p=0.05, seed=1):
+    return (torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) < p).double()
+
+
+# --- oracles -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gamma", [[0.95], [1.5, -0.56], [1.7, -0.72]])
+def test_scf_calcium_matches_lfilter(gamma):
+    spikes = spike_train((3, 500), p=0.1)
+    model = SCF(gamma=gamma, delta=1.3)
+    expected = scipy.signal.lfilter([1.3], [1.0, *(-np.array(gamma))], spikes.numpy(), axis=-1)
+    np.testing.assert_allclose(model.calcium(spikes).detach().numpy(), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.gamma.detach().numpy(), gamma, atol=1e-12)
+
+
+def test_time_varying_scan_matches_loop():
+    u, g = torch.randn(4, 300), torch.rand(4, 300)
+    x, prev = [], torch.zeros(4)
+    for t in range(300):
+        prev = g[:, t] * prev + u[:, t]
+        x.append(prev)
+    torch.testing.assert_close(first_order_scan(u, g), torch.stack(x, -1))
+
+
+@pytest.mark.parametrize("make", [SCF, SCDF, MLphys])
+def test_log_prob_matches_torch_normal(make):
+    model = make(sigma=0.07)
+    spikes = spike_train((2, 3, 200))
+    f = model.sample(spikes)
+    expected = torch.distributions.Normal(model.mean(spikes), model.sigma).log_prob(f).sum(-1)
+    torch.testing.assert_close(model.log_prob(f, spikes), expected)
+
+
+def test_per_cell_parameters_broadcast_over_samples():
+    model = SCF(gamma=torch.tensor([[0.9], [0.97]]), alpha=torch.tensor([0.3, 0.5]), sigma=torch.tensor([0.1, 0.2]))
+    spikes = spike_train((5, 2, 100))  # (K, C, T)
+    f = model.sample(spikes[0])  # (C, T) broadcasts against K samples
+    log_p = model.log_prob(f, spikes)
+    assert log_p.shape == (5, 2)
+    single = SCF(gamma=0.97, alpha=0.5, sigma=0.2)
+    torch.testing.assert_close(log_p[:, 1], single.log_prob(f[1], spikes[:, 1]))
+
+
+# --- gradients -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SCF(gamma=[1.6, -0.63], alpha=torch.tensor([0.3, 0.4])),
+        lambda: SCDF(kon=0.05, eta=torch.tensor([1.5, 2.5]), sigma=0.05),
+        lambda: SCDF(kon=0.05, sigma=0.05, euler=True),
+        lambda: MLphys(tau_on=0.05, eta=torch.tensor([0.8, 1.4]), omega=0.5, sigma=0.05),
+        lambda: MLphys(tau_on=0.05, eta=1.2, euler=True, sigma=0.05),
+    ],
+    ids=["SCF-AR2", "SCDF", "SCDF-euler", "MLphys", "MLphys-euler"],
+)
+def test_gradcheck_log_prob_all_parameters(make):
+    """d log p / d raw parameter, for every parameter, against finite differences."""
+    model = make()
+    spikes = spike_train((2, 40), p=0.2)
+    f = model.sample(spikes).detach()
+    names = [name for name, _ in model.named_parameters()]
+    assert {"raw_alpha", "raw_beta", "raw_sigma", "raw_roots"} <= set(names)
+
+    def log_prob(*raw):
+        for name, value in zip(names, raw, strict=True):
+            model._parameters[name] = value  # swap in the gradcheck inputs as the raw parameters
+        return model.log_prob(f, spikes)
+
+    inputs = tuple(p.detach().clone().requires_grad_(True) for p in model.parameters())
+    assert torch.autograd.gradcheck(log_prob, inputs)
+
+
+# --- known answers -------------------------------------------------------------------------
+
+
+def test_scf_impulse_response_closed_form():
+    alpha, delta, gamma, beta = 0.4, 1.5, 0.93, -0.3
+    spikes = torch.zeros(50)
+    spikes[0] = 1
+    model = SCF(gamma=gamma, delta=delta, alpha=alpha, beta=beta)
+    t = torch.arange(50, dtype=torch.float64)
+    torch.testing.assert_close(model.mean(spikes) - beta, alpha * delta * gamma**t)
+
+
+def test_scf_time_constants_round_trip():
+    model = SCF.from_time_constants(torch.tensor([0.5, 1.2]), fs=60.0, tau_rise=torch.tensor([0.05, 0.1]))
+    torch.testing.assert_close(model.time_constants(60.0), torch.tensor([[0.5, 0.05], [1.2, 0.1]]))
+
+
+def _mean_rise(model, rate_hz, fs=60.0, n_steps=3000):
+    spikes = BernoulliPrior(rate_hz, fs).sample((20, n_steps), torch.Generator().manual_seed(3))
+    return (model.mean(spikes) - model.beta).mean()
+
+
+def test_scdf_saturates_at_high_rates_and_stays_bounded():
+    model = SCDF(kon=0.05, koff=0.1, eta=2.0, D=6.0)
+    low, high = _mean_rise(model, 10.0), _mean_rise(model, 20.0)
+    assert high < 1.9 * low
+    linear = SCF(gamma=0.95, alpha=0.9)
+    assert _mean_rise(linear, 20.0) / _mean_rise(linear, 10.0) > 1.9  # the linear model does double
+    burst = torch.ones(500) * 3.0  # extreme calcium: rates far above 1 per step
+    for euler in (False, True):
+        d = SCDF(kon=5.0, koff=2.0, D=6.0, euler=euler).indicator(burst)
+        assert (d >= 0).all() and (d <= 6.0 + 1e-12).all()
+
+
+def test_scdf_facilitation_supralinear_pairs():
+    model = SCDF(kon=0.002, koff=0.1, eta=2.0)
+    one, two = torch.zeros(200), torch.zeros(200)
+    one[10] = 1
+    two[10] = 2
+    rise = lambda s: (model.mean(s) - model.beta).max()
+    assert rise(two) > 3.0 * rise(one)  # Hill exponent 2: two spikes give ~4x one spike
+
+
+@pytest.mark.parametrize("make", [lambda e: SCDF(kon=0.05, euler=e), lambda e: MLphys(tau_on=0.2, euler=e)])
+def test_exact_and_euler_agree_as_step_shrinks(make):
+    """Refine the grid: the Euler and exact updates converge at first order."""
+    errors = []
+    for refine in (1, 4, 16):
+        exact, euler = make(False), make(True)
+        for m in (exact, euler):
+            if isinstance(m, MLphys):
+                m.fs = 60.0 * refine
+                m.roots = torch.tensor([math.exp(-1.0 / (1.0 * 60 * refine))])
+            else:
+                m.kon, m.koff = m.kon / refine, m.koff / refine
+                m.roots = m.roots ** (1.0 / refine)
+        spikes = torch.zeros(60 * refine)
+        spikes[::refine * 6] = 1
+        errors.append((exact.indicator(spikes) - euler.indicator(spikes)).abs().max().item())
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < errors[0] / 8  # first order: ~4x smaller per 4x refinement
+
+
+def test_bernoulli_prior_log_prob_closed_form():
+    prior = BernoulliPrior(0.9, 60.0)
+    spikes = torch.zeros(100)
+    spikes[[3, 50]] = 1
+    p = 0.9 / 60
+    torch.testing.assert_close(prior.log_prob(spikes), torch.tensor(2 * math.log(p) + 98 * math.log1p(-p)))
+    draws = prior.sample((200, 1000), torch.Generator().manual_seed(0))
+    assert abs(draws.mean().item() - p) < 4 * math.sqrt(p * (1 - p) / draws.numel())
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def test_bad_input_raises():
+    model = SCF()
+    spikes = torch.zeros(2, 100)
+    with pytest.raises(ValueError, match="NaN"):
+        model.log_prob(torch.full((2, 100), float("nan")), spikes)
+    with pytest.raises(ValueError, match="same number of time steps"):
+        model.log_prob(torch.zeros(2, 99), spikes)
+    with pytest.raises(ValueError, match="broadcast"):
+        model.log_prob(torch.zeros(3, 100), spikes)
+    with pytest.raises(ValueError, match="non-negative"):
+        model.mean(-spikes - 1)
+    with pytest.raises(ValueError, match="non-empty"):
+        model.mean(torch.zeros(2, 0))
+    with pytest.raises(ValueError, match="rate_hz"):
+        BernoulliPrior(-1.0, 60.0)
+    with pytest.raises(ValueError, match="rate_hz"):
+        BernoulliPrior(70.0, 60.0)
+    with pytest.raises(ValueError, match="outside"):
+        SCF(gamma=1.2)
+    with pytest.raises(ValueError, match="complex"):
+        SCF(gamma=[1.0, -0.5])
+    with pytest.raises(ValueError, match="sigma"):
+        SCF(sigma=-0.1)
+    with pytest.raises(ValueError, match="binary"):
+        BernoulliPrior(1.0, 60.0).log_prob(torch.tensor([0.0, 2.0]))
