@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from spikebook.generative.base import CalciumModel, roots_from_gamma
 from spikebook.generative.constraints import POSITIVE, Constrained
 from spikebook.generative.dynamics import relax, safe_pow
+from spikebook.generative.scf import SCF
 
 
-class SCDF(CalciumModel):
+class SCDF(SCF):
     """Spikes → Calcium → Dye → Fluorescence (SCDF), eq. (3):
 
     .. math::
@@ -45,7 +45,6 @@ class SCDF(CalciumModel):
     Taught in: book chapter "From spikes to fluorescence".
     """
 
-    delta = Constrained(POSITIVE, "spike amplitude delta: calcium per spike")
     kon = Constrained(POSITIVE, "dye binding rate kappa_on per time step")
     koff = Constrained(POSITIVE, "dye unbinding rate kappa_off per time step")
     eta = Constrained(POSITIVE, "Hill coefficient eta")
@@ -64,12 +63,7 @@ class SCDF(CalciumModel):
         D=6.0,
         euler: bool = False,
     ) -> None:
-        super().__init__()
-        self.roots = roots_from_gamma(gamma)
-        self.delta = delta
-        self.alpha = alpha
-        self.beta = beta
-        self.sigma = sigma
+        super().__init__(gamma=gamma, delta=delta, alpha=alpha, beta=beta, sigma=sigma)
         self.kon = kon
         self.koff = koff
         self.eta = eta
