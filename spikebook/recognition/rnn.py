@@ -1,0 +1,328 @@
+"""DS-NF: the non-factorized recognition model (CNN features → backward GRU → stochastic forward GRU).
+
+Shapes: fluorescence ``f`` is ``(B, T)``; spike samples ``(n, B, T)`` in {0, 1}; log-probabilities
+``(n, B)`` with time summed; marginals ``(B, T)``.
+
+References:
+    Speiser et al. (2017). Fast amortized inference of neural activity from calcium imaging data with
+    variational autoencoders. NeurIPS 30, §2.3.
+
+Taught in: book chapter "Amortized variational inference".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from spikebook.recognition.base import (
+    RecognitionModel,
+    SampleResult,
+    bernoulli_log_prob,
+    check_n,
+    check_spikes,
+    check_trace,
+    logistic_thresholds,
+)
+from spikebook.recognition.cnn import TemporalCNN, _check_positive_odd, _validate_layers
+
+__all__ = ["DSNF", "RNNConfig"]
+
+# Input projections of the forward cell are computed for this many time steps at once, outside the
+# per-step loop: big enough for efficient matmuls, small enough that the block stays cache-sized even
+# with n * B = 500 rows (PERF.md).
+_BLOCK = 64
+
+
+@dataclass(frozen=True)
+class RNNConfig:
+    """Architecture of DS-NF; the defaults are the original code's Ex2 settings.
+
+    Attributes:
+        filters: Channels of the hidden conv layers of the CNN front-end (original: 20, 15, 15, 15).
+        widths: Their odd kernel widths in bins (original: 31, 21, 21, 11).
+        n_features: Channels of the last conv layer (LeakyReLU), the feature vector u_t (original: 13).
+        feature_width: Odd kernel width of that layer (original: 11).
+        negative_slope: LeakyReLU slope (original: 0.2).
+        n_backward: Units of the backward GRU (paper and original: 64).
+        n_forward: Units of the stochastic forward GRU (paper and original: 64).
+        out_bias: Initial bias of the output logit; −5 gives σ(−5) ≈ 0.0067 spikes per bin at the start.
+    """
+
+    filters: tuple[int, ...] = (20, 15, 15, 15)
+    widths: tuple[int, ...] = (31, 21, 21, 11)
+    n_features: int = 13
+    feature_width: int = 11
+    negative_slope: float = 0.2
+    n_backward: int = 64
+    n_forward: int = 64
+    out_bias: float = -5.0
+
+    def __post_init__(self) -> None:
+        _validate_layers(self, self.filters, self.widths)
+        _check_positive_odd("feature_width", self.feature_width)
+        for name in ("n_features", "n_backward", "n_forward"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not self.negative_slope >= 0:
+            raise ValueError(f"negative_slope must be ≥ 0, got {self.negative_slope}")
+        if not math.isfinite(self.out_bias):
+            raise ValueError(f"out_bias must be finite, got {self.out_bias}")
+
+
+class DSNF(RecognitionModel):
+    """DS-NF: autoregressive posterior over spike trains, :math:`q(s|f) = \\prod_t q(s_t | f, s_{<t})`.
+
+    The paper (§2.3): "we use the temporal ordering over spikes and factorize the joint distribution
+    ... by conditioning spikes at t on all previously sampled spikes. Our RNN uses a CNN as described
+    above to extract features from the input trace. Additional input is provided by a backwards RNN
+    which also receives input from the CNN features. The outputs of the forward RNN and CNN are
+    transformed into Bernoulli spike probabilities through a dense sigmoid layer. This probability and
+    the sample drawn from it are relayed to the forward RNN in the next time step. Forward and
+    backward RNN have a single layer with 64 gated recurrent units each." As implemented (original
+    code, ``GRUX_BernoulliRecognition``):
+
+    .. math::
+        u = \\mathrm{CNN}_\\phi(f), \\quad x_t = [u_t, f_t], \\quad
+        b_t = \\mathrm{GRU}_\\leftarrow(x_t, b_{t+1}), \\quad c_t = [x_t, b_t],
+
+        h_t = \\mathrm{GRU}_\\rightarrow([c_t, s_{t-1}], h_{t-1}), \\quad
+        q(s_t = 1 \\mid f, s_{<t}) = \\sigma(w^\\top [c_t, h_t] + w_0),
+
+    with :math:`h_0 = 0`, :math:`s_0 = 0` and :math:`b_{T+1} = 0`. Differences from the text and the
+    original code: the paper says the probability *and* the sample are relayed to the forward RNN; the
+    original code (and this one) feeds back only the sample :math:`s_{t-1}`. The original's ``[:-2]``
+    slice of the output layer's inputs dropped :math:`s_{t-1}` *and, by mistake, the last backward-GRU
+    unit*; we keep all of :math:`b_t`. The original also clipped the forward cell's gradients at ±10
+    during training (Lasagne ``grad_clipping``); that is not reproduced here.
+
+    Sampling draws the n samples for all B traces together as one batch of n·B rows and loops over
+    time only. :meth:`log_prob` is computed by teacher forcing (the given spikes are fed back instead
+    of samples) through the *same* per-step code, so both define one distribution.
+
+    Speed notes (PERF.md): per step one matmul computes :math:`h_t [w_h \\mid W_{hh}^\\top]`, i.e. the
+    logit of step t and the hidden-gate pre-activations of step t + 1; input projections of
+    :math:`c_t` are precomputed for blocks of time steps; per-step tensors come from ``unbind`` (indexing
+    ``x[t]`` in the loop would make autograd allocate a full-size zero tensor per step); the candidate
+    gate uses :math:`\\tanh x = 2\\sigma(2x) - 1` because torch's CPU tanh is ~6× slower than its
+    sigmoid (the algebra is folded into the weights, see ``_run``). The backward
+    GRU is ``nn.GRU``, which is slow on CPU for long traces (a compiled hand-written loop was 2–5×
+    faster in PERF.md). Measured here: at batch 1 the sampling loop takes ~85% of the time; at batch 100
+    the backward GRU costs about as much as one sample's loop (the loop grows with n, the GRU does not).
+
+    Shapes: ``f`` is ``(B, T)``; samples ``(n, B, T)``; log-probabilities ``(n, B)``; marginals
+    ``(B, T)``. No normalisation happens inside the network: pass ΔF/F-like traces.
+
+    Initialisation follows the original Lasagne defaults: CNN as in :class:`~.cnn.TemporalCNN`; GRU
+    weights :math:`\\mathcal N(0, 0.1^2)` and zero biases; output layer Glorot-uniform weights and bias
+    ``out_bias``. (PyTorch's GRU puts a bias inside the reset-gated term and uses z where Lasagne uses
+    1 − z; these are reparametrisations of the same family.)
+
+    Args:
+        config: Architecture; ``None`` gives the original code's Ex2 default (:class:`RNNConfig`).
+
+    References:
+        Speiser et al. (2017), §2.3 (DS-NF); original code ``GRUX_BernoulliRecognition``.
+
+    Taught in: book chapter "Amortized variational inference".
+    """
+
+    def __init__(self, config: RNNConfig | None = None) -> None:
+        super().__init__()
+        self.config = RNNConfig() if config is None else config
+        c = self.config
+        self.cnn = TemporalCNN(
+            c.filters + (c.n_features,), c.widths + (c.feature_width,), c.negative_slope, activate_last=True
+        )
+        n_x = c.n_features + 1  # x_t = [u_t, f_t]
+        self.n_context = n_x + c.n_backward  # c_t = [u_t, f_t, b_t]
+        self.backward_rnn = nn.GRU(n_x, c.n_backward, batch_first=True)
+        self.cell = nn.GRUCell(self.n_context + 1, c.n_forward)  # input [c_t, s_{t-1}]
+        self.out = nn.Linear(self.n_context + c.n_forward, 1)  # input [c_t, h_t]
+        for module in (self.backward_rnn, self.cell):
+            for name, param in module.named_parameters():
+                if name.startswith("weight"):
+                    nn.init.normal_(param, 0.0, 0.1)
+                else:
+                    nn.init.zeros_(param)
+        nn.init.xavier_uniform_(self.out.weight)
+        nn.init.constant_(self.out.bias, c.out_bias)
+
+    # ---------------------------------------------------------------- deterministic part
+    def context(self, f: Tensor) -> Tensor:
+        """The sample-independent per-step input :math:`c_t = [u_t, f_t, b_t]`.
+
+        Args:
+            f: Fluorescence, shape ``(B, T)``.
+
+        Returns:
+            Context, shape ``(B, T, n_features + 1 + n_backward)``.
+        """
+        f = check_trace(f, like=self.out.weight)
+        return self._context(f)
+
+    def _context(self, f: Tensor) -> Tensor:
+        u = self.cnn(f).transpose(1, 2)  # (B, T, n_features)
+        x = torch.cat([u, f.unsqueeze(-1)], dim=-1)  # (B, T, n_features + 1)
+        b = self.backward_rnn(x.flip(1))[0].flip(1)  # (B, T, n_backward), b_t sees f_t ... f_T
+        return torch.cat([x, b], dim=-1)
+
+    # ---------------------------------------------------------------- the one per-step loop
+    def _run(self, ctx: Tensor, drive: Tensor, teacher_forced: bool) -> tuple[Tensor, Tensor]:
+        """Run the stochastic forward GRU over time for n·B rows at once.
+
+        Args:
+            ctx: Context :math:`c_t`, shape ``(B, T, D)``.
+            drive: Shape ``(n, B, T)``. If ``teacher_forced``, the spikes to feed back (log_prob);
+                otherwise logistic thresholds, and :math:`s_t = [\\ell_t > \\text{threshold}_t]`.
+            teacher_forced: Which of the two ``drive`` is.
+
+        Returns:
+            ``(spikes, logits)``, each ``(n, B, T)``; ``logits[..., t]`` is the logit of
+            :math:`q(s_t = 1 \\mid f, s_{<t})`.
+        """
+        n, B, T = drive.shape
+        N, D, H = n * B, self.n_context, self.config.n_forward
+        w_out = self.out.weight[0]
+        # tanh(x) = 2σ(2x) − 1, and torch's CPU sigmoid is ~6× faster than its tanh. Carrying
+        # g = (h + 1) / 2 instead of h turns the GRU update h' = (1 − z)·tanh(x) + z·h into
+        # g' = (1 − z)·σ(2x) + z·g: no tanh and no extra ops. The factor 2 on the candidate ("n") gate
+        # and the shift h = 2g − 1 are folded into the weights here, once per call.
+        two = torch.ones(3 * H, dtype=ctx.dtype, device=ctx.device)
+        two[2 * H :] = 2.0
+        w_ih = self.cell.weight_ih * two.unsqueeze(1)  # (3H, D + 1)
+        b_ih = self.cell.bias_ih * two
+        w_ic, w_is = w_ih[:, :D], w_ih[:, D]  # (3H, D) for c_t, (3H,) for the fed-back spike
+        w_oc, w_oh = w_out[:D], w_out[D:]  # output weights on c_t and on h_t
+        # One matmul per step: h_t @ [w_oh | W_hh^T] + [0 | b_hh] = [logit part of step t | gates of t + 1],
+        # written for g_t = (h_t + 1) / 2: h @ W + b = g @ (2W) + (b − Σ_rows W).
+        w_h = torch.cat([w_oh.unsqueeze(1), self.cell.weight_hh.t() * two], dim=1)  # (H, 1 + 3H)
+        b_h = torch.cat([w_oh.new_zeros(1), self.cell.bias_hh * two])  # (1 + 3H,)
+        w_rec, b_rec = 2.0 * w_h, b_h - w_h.sum(0)
+
+        g = ctx.new_full((N, H), 0.5)  # h_0 = 0
+        s = ctx.new_zeros(N, 1)  # s_0 = 0: no spike before the trace
+        gh_rz, gh_n = b_h[1:].expand(N, 3 * H).split([2 * H, H], dim=1)  # gates from h_0 = 0
+        w_is_rz, w_is_n = w_is.split([2 * H, H])
+        logits: list[Tensor] = []
+        spikes: list[Tensor] = []
+        drive = drive.reshape(N, T)
+        for ctx_blk, drive_blk in zip(ctx.split(_BLOCK, dim=1), drive.split(_BLOCK, dim=1)):
+            L = ctx_blk.shape[1]
+            # Input projections for the whole block, then repeated for the n samples: rows are (n, B).
+            gi_blk = F.linear(ctx_blk, w_ic, b_ih)  # (B, L, 3H)
+            gi_blk = gi_blk.transpose(0, 1).unsqueeze(1).expand(L, n, B, 3 * H).reshape(L, N, 3 * H)
+            gi_rz_blk, gi_n_blk = gi_blk.split([2 * H, H], dim=2)  # (L, N, 2H), (L, N, H)
+            lo_blk = F.linear(ctx_blk, w_oc.unsqueeze(0), self.out.bias)  # (B, L, 1)
+            lo_blk = lo_blk.transpose(0, 1).unsqueeze(1).expand(L, n, B, 1).reshape(L, N, 1)
+            d_blk = drive_blk.t().unsqueeze(2)  # (L, N, 1)
+            # The loop body is kept to ~11 tensor ops: at this size each op costs ~1-2 µs of dispatch.
+            for gi_rz, gi_n, lo, d in zip(
+                gi_rz_blk.unbind(0), gi_n_blk.unbind(0), lo_blk.unbind(0), d_blk.unbind(0)
+            ):
+                r, z = torch.sigmoid(torch.addcmul(gi_rz + gh_rz, s, w_is_rz)).chunk(2, dim=1)
+                cand = torch.sigmoid(torch.addcmul(torch.addcmul(gi_n, s, w_is_n), r, gh_n))  # (N, H)
+                g = torch.lerp(cand, g, z)  # (1 - z) * cand + z * g
+                lo_h, gh_rz, gh_n = torch.addmm(b_rec, g, w_rec).split([1, 2 * H, H], dim=1)
+                logit = lo + lo_h  # (N, 1)
+                s = d if teacher_forced else (logit > d).to(logit.dtype)  # (N, 1)
+                logits.append(logit)
+                spikes.append(s)
+        return torch.cat(spikes, 1).view(n, B, T), torch.cat(logits, 1).view(n, B, T)
+
+    # ---------------------------------------------------------------- the contract
+    def forward(self, f: Tensor, spikes: Tensor) -> Tensor:
+        """Teacher-forced conditional logits :math:`\\ell_t = \\mathrm{logit}\\, q(s_t = 1 \\mid f, s_{<t})`.
+
+        Never a loss.
+
+        Args:
+            f: Fluorescence, shape ``(B, T)``.
+            spikes: The spikes fed back, shape ``(n, B, T)`` or ``(B, T)``, values in {0, 1}.
+
+        Returns:
+            Logits, shape ``(n, B, T)``.
+        """
+        f = check_trace(f, like=self.out.weight)
+        spikes = check_spikes(spikes, f)
+        return self._run(self._context(f), spikes, teacher_forced=True)[1]
+
+    def log_prob(self, spikes: Tensor, f: Tensor) -> Tensor:
+        """:math:`\\log q_\\phi(s \\mid f) = \\sum_t \\log q(s_t \\mid f, s_{<t})` by teacher forcing.
+
+        Computed from logits (stable; the original clipped p to [0.001, 0.999] instead).
+
+        Args:
+            spikes: Spike trains, shape ``(n, B, T)`` or ``(B, T)``, values in {0, 1}.
+            f: Fluorescence, shape ``(B, T)``.
+
+        Returns:
+            Log-probabilities, shape ``(n, B)``, time summed; differentiable.
+        """
+        f = check_trace(f, like=self.out.weight)
+        spikes = check_spikes(spikes, f)
+        logits = self._run(self._context(f), spikes, teacher_forced=True)[1]
+        return bernoulli_log_prob(logits, spikes)
+
+    def _sample_pass(self, f: Tensor, n: int, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        check_n(n)
+        f = check_trace(f, like=self.out.weight)
+        thresholds = logistic_thresholds((n, *f.shape), f, generator)  # (n, B, T)
+        return self._run(self._context(f), thresholds, teacher_forced=False)
+
+    def sample(self, f: Tensor, n: int = 1, generator: torch.Generator | None = None) -> Tensor:
+        """Draw spike trains autoregressively, feeding each sampled spike back to the forward GRU.
+
+        Args:
+            f: Fluorescence, shape ``(B, T)``.
+            n: Number of samples per trace (batched with the traces, n·B rows).
+            generator: Source of randomness; seed it for reproducible samples.
+
+        Returns:
+            Spikes, shape ``(n, B, T)``, values in {0, 1}; no gradient.
+        """
+        with torch.no_grad():
+            return self._sample_pass(f, n, generator)[0]
+
+    def sample_and_log_prob(
+        self, f: Tensor, n: int = 1, generator: torch.Generator | None = None
+    ) -> SampleResult:
+        """Draw ``n`` samples and their log-probability in a single pass over time.
+
+        Equal to ``log_prob(sample(f, n, g), f)`` with the same generator state, at half the cost.
+
+        Args:
+            f: Fluorescence, shape ``(B, T)``.
+            n: Number of samples per trace.
+            generator: Source of randomness.
+
+        Returns:
+            ``SampleResult(spikes (n, B, T), log_prob (n, B))``; log_prob is differentiable.
+        """
+        spikes, logits = self._sample_pass(f, n, generator)
+        return SampleResult(spikes, bernoulli_log_prob(logits, spikes))
+
+    def marginals(self, f: Tensor, n_samples: int = 30, generator: torch.Generator | None = None) -> Tensor:
+        """Monte-Carlo estimate of :math:`q(s_t = 1 \\mid f)`, the paper's prediction.
+
+        Averages the per-step conditional probabilities :math:`q(s_t = 1 \\mid f, s^{(i)}_{<t})` over
+        ``n_samples`` sampled trains :math:`s^{(i)}` (lower variance than averaging the samples; the
+        original evaluated with 5 samples).
+
+        Args:
+            f: Fluorescence, shape ``(B, T)``.
+            n_samples: Number of sampled trains to average over.
+            generator: Source of randomness.
+
+        Returns:
+            Probabilities, shape ``(B, T)``; no gradient.
+        """
+        check_n(n_samples, "n_samples")
+        with torch.no_grad():
+            logits = self._sample_pass(f, n_samples, generator)[1]  # (n_samples, B, T)
+            return torch.sigmoid(logits).mean(0)
