@@ -36,7 +36,9 @@ its own leave-one-out baseline :math:`L_K^{(-k)}`, a function of the *other* sam
 
 Both are unbiased: since :math:`L_K^{(-k)}` does not depend on :math:`s_k`,
 :math:`\mathbb{E}[L_K^{(-k)} \nabla_\phi \log q_\phi(s_k \mid f)] = 0`. The baseline only changes the
-variance. Two baselines are implemented:
+variance. Two baselines are implemented, plus ``"none"`` for teaching (:math:`L_K^{(-k)} = 0`,
+i.e. :math:`\hat L_k = L_K`: the plain score-function, or REINFORCE, estimator — unbiased too, but its
+learning signal carries the whole bound, a number of hundreds of nats, so its variance is huge):
 
 * ``"geometric"`` (Mnih & Rezende's default): replace :math:`\log w_k` by the mean of the other
   :math:`K - 1` log-weights (the log of their geometric mean) and recompute the bound,
@@ -93,8 +95,8 @@ from torch import Tensor
 
 __all__ = ["Baseline", "iwae_bound", "log_mean_exp", "vimco_learning_signal", "vimco_surrogate"]
 
-Baseline = Literal["geometric", "arithmetic"]
-_BASELINES = ("geometric", "arithmetic")
+Baseline = Literal["geometric", "arithmetic", "none"]
+_BASELINES = ("geometric", "arithmetic", "none")
 
 
 def _check_log_matrix(name: str, x: Tensor, *, min_samples: int, finite: bool) -> None:
@@ -190,7 +192,7 @@ def vimco_learning_signal(log_w: Tensor, baseline: Baseline = "geometric") -> Te
     Args:
         log_w: Log-weights :math:`\log p_\theta(f, s_k) - \log q_\phi(s_k \mid f)`, shape ``(K, B)``,
             finite, :math:`K \ge 2`.
-        baseline: ``"geometric"`` or ``"arithmetic"``.
+        baseline: ``"geometric"``, ``"arithmetic"`` or ``"none"`` (no baseline: :math:`\hat L_k = L_K`).
 
     Returns:
         :math:`\hat L_k`, shape ``(K, B)``, detached from the graph.
@@ -208,6 +210,8 @@ def vimco_learning_signal(log_w: Tensor, baseline: Baseline = "geometric") -> Te
         raise ValueError(f"baseline must be one of {_BASELINES}, got {baseline!r}")
     _check_log_matrix("log_w", log_w, min_samples=2, finite=True)
     n_samples, n_traces = log_w.shape
+    if baseline == "none":
+        return log_mean_exp(log_w.detach(), dim=0).expand(n_samples, n_traces)
     a = log_w.detach()
     a = a - a.max(dim=0, keepdim=True).values  # (K, B), max 0: differences only from here on
     lse_all = torch.logsumexp(a, dim=0)  # (B,)
