@@ -198,3 +198,15 @@ def test_bad_input_raises():
         SCF(sigma=-0.1)
     with pytest.raises(ValueError, match="binary"):
         BernoulliPrior(1.0, 60.0).log_prob(torch.tensor([0.0, 2.0]))
+
+
+def test_prior_per_step_and_cell_selection():
+    prior = BernoulliPrior(torch.tensor([1.0, 6.0, 12.0]), 60.0)
+    spikes = spike_train((4, 3, 50), p=0.1)
+    per_step = prior.log_prob_per_step(spikes)
+    assert per_step.shape == spikes.shape
+    torch.testing.assert_close(per_step.sum(-1), prior.log_prob(spikes))
+    chosen = prior.select(torch.tensor([2, 2, 0]))
+    torch.testing.assert_close(chosen.rate_hz, torch.tensor([12.0, 12.0, 1.0]))
+    shared = BernoulliPrior(2.0, 60.0)
+    assert shared.select(torch.tensor([0, 1])) is shared

@@ -324,3 +324,14 @@ def test_dsnf_marginals_match_enumeration(enumerated):
     # Average of 20,000 conditional probabilities in [0, 1]: sd ≤ 0.5 / sqrt(20,000) ≈ 0.0035.
     torch.testing.assert_close(estimate, exact, rtol=0, atol=0.018)
     assert not estimate.requires_grad
+
+
+@pytest.mark.parametrize("kind", ["dsf", "dsnf"])
+def test_sample_result_logits_give_the_log_prob(kind):
+    model = DSF(TINY_CNN) if kind == "dsf" else DSNF(TINY_RNN)
+    f = torch.randn(3, 40)
+    draw = model.sample_and_log_prob(f, 5, torch.Generator().manual_seed(0))
+    logits, spikes = torch.broadcast_tensors(draw.logits, draw.spikes)
+    naive = (spikes * F.logsigmoid(logits) + (1 - spikes) * F.logsigmoid(-logits)).sum(-1)
+    torch.testing.assert_close(draw.log_prob, naive)
+    assert draw.logits.requires_grad

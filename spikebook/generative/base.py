@@ -142,11 +142,8 @@ class CalciumModel(nn.Module):
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
         return mean + self.sigma.unsqueeze(-1) * noise
 
-    def log_prob(self, f: Tensor, spikes: Tensor) -> Tensor:
-        """Gaussian log-likelihood :math:`\\log p_\\theta(f \\mid s)`, summed over time.
-
-        .. math:: \\sum_t -\\tfrac12 \\big((f_t - \\alpha x_t - \\beta)/\\sigma\\big)^2
-            - \\log\\sigma - \\tfrac12 \\log 2\\pi
+    def log_prob_per_step(self, f: Tensor, spikes: Tensor) -> Tensor:
+        r"""Gaussian log-likelihood of each time step, :math:`\log \mathcal N(f_t; \alpha x_t + \beta, \sigma^2)`.
 
         Args:
             f: fluorescence, ``(..., C, T)``; broadcasts against ``spikes`` (e.g. ``(C, T)``
@@ -154,11 +151,25 @@ class CalciumModel(nn.Module):
             spikes: spike trains, ``(..., C, T)``.
 
         Returns:
-            Log-likelihood of shape ``broadcast(f, spikes).shape[:-1]``.
+            Log-likelihood per step, shape ``broadcast(f, spikes).shape``.
         """
         spikes = check_spikes(spikes)
         check_trace(f, spikes)
         sigma = self.sigma.unsqueeze(-1)
         z = (f - self.mean(spikes)) / sigma
-        per_step = -0.5 * z**2 - torch.log(sigma) - 0.5 * math.log(2 * math.pi)
-        return per_step.sum(-1)
+        return -0.5 * z**2 - torch.log(sigma) - 0.5 * math.log(2 * math.pi)
+
+    def log_prob(self, f: Tensor, spikes: Tensor) -> Tensor:
+        """Gaussian log-likelihood :math:`\\log p_\theta(f \\mid s)`, summed over time.
+
+        .. math:: \\sum_t -\tfrac12 \big((f_t - \alpha x_t - \beta)/\\sigma\big)^2
+            - \\log\\sigma - \tfrac12 \\log 2\\pi
+
+        Args:
+            f: fluorescence, ``(..., C, T)``, broadcasting against ``spikes``.
+            spikes: spike trains, ``(..., C, T)``.
+
+        Returns:
+            Log-likelihood of shape ``broadcast(f, spikes).shape[:-1]``.
+        """
+        return self.log_prob_per_step(f, spikes).sum(-1)

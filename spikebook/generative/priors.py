@@ -44,10 +44,24 @@ class BernoulliPrior(nn.Module):
         uniform = torch.rand(shape, generator=generator, dtype=self.p.dtype, device=self.p.device)
         return (uniform < p).to(self.p.dtype)
 
-    def log_prob(self, spikes: Tensor) -> Tensor:
-        """:math:`\\log p(s) = k \\log \\pi + (T - k) \\log(1 - \\pi)`, summed over time, shape ``(...)``."""
+    def select(self, cells: Tensor) -> BernoulliPrior:
+        """The prior of the cells ``cells`` (``(B,)`` indices): rates ``(B,)``; a shared rate stays shared."""
+        if self.p.dim() == 0:
+            return self
+        selected = BernoulliPrior.__new__(BernoulliPrior)
+        nn.Module.__init__(selected)
+        selected.fs = self.fs
+        selected.register_buffer("p", self.p[cells])
+        return selected
+
+    def log_prob_per_step(self, spikes: Tensor) -> Tensor:
+        r""":math:`s_t \log \pi + (1 - s_t) \log(1 - \pi)` for each bin, same shape as ``spikes``."""
         spikes = check_spikes(spikes)
         if ((spikes != 0) & (spikes != 1)).any():
             raise ValueError("the Bernoulli prior needs binary spikes (0 or 1 per bin)")
         p = self.p.unsqueeze(-1) if self.p.dim() else self.p
-        return (spikes * torch.log(p) + (1 - spikes) * torch.log1p(-p)).sum(-1)
+        return spikes * torch.log(p) + (1 - spikes) * torch.log1p(-p)
+
+    def log_prob(self, spikes: Tensor) -> Tensor:
+        r""":math:`\log p(s) = k \log \pi + (T - k) \log(1 - \pi)`, summed over time, shape ``(...)``."""
+        return self.log_prob_per_step(spikes).sum(-1)

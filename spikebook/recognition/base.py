@@ -48,10 +48,15 @@ class SampleResult(NamedTuple):
         spikes: Samples, shape ``(n, B, T)``, values in {0, 1}; no gradient.
         log_prob: :math:`\\log q_\\phi(s \\mid f)` of each sample, shape ``(n, B)``, summed over time;
             differentiable with respect to the model's parameters (the score-function / VIMCO term).
+        logits: The per-bin (conditional) logits behind each sample, broadcastable to ``spikes``
+            (``(B, T)`` for a factorized model, ``(n, B, T)`` for an autoregressive one);
+            differentiable. ``log_prob`` is their Bernoulli log-likelihood summed over time; training
+            uses them to score a subset of bins.
     """
 
     spikes: Tensor
     log_prob: Tensor
+    logits: Tensor
 
 
 def check_trace(f: Tensor, like: Tensor | None = None) -> Tensor:
@@ -181,10 +186,10 @@ class RecognitionModel(nn.Module):
     def sample_and_log_prob(
         self, f: Tensor, n: int = 1, generator: torch.Generator | None = None
     ) -> SampleResult:
-        """Draw ``n`` samples and return them with their (differentiable) log-probability.
+        """Draw ``n`` samples with their differentiable log-probability and per-bin logits, in one pass.
 
-        This is what a VIMCO / IWAE step needs. The default draws and then scores; models whose sampling
-        pass already computes the log-probability (DS-NF) override it to save the second pass.
+        This is what a VIMCO / IWAE step needs; it equals ``log_prob(sample(f, n, g), f)`` with the
+        same generator state.
 
         Args:
             f: Fluorescence, shape ``(B, T)``.
@@ -192,10 +197,9 @@ class RecognitionModel(nn.Module):
             generator: Source of randomness; ``None`` uses torch's global generator.
 
         Returns:
-            ``SampleResult(spikes (n, B, T), log_prob (n, B))``.
+            ``SampleResult(spikes (n, B, T), log_prob (n, B), logits)``.
         """
-        spikes = self.sample(f, n, generator)
-        return SampleResult(spikes, self.log_prob(spikes, f))
+        raise NotImplementedError
 
 
 def check_n(n: int, name: str = "n") -> int:

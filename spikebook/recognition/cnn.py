@@ -253,13 +253,13 @@ class DSF(RecognitionModel):
             generator: Source of randomness.
 
         Returns:
-            ``SampleResult(spikes (n, B, T), log_prob (n, B))``; log_prob is differentiable.
+            ``SampleResult(spikes (n, B, T), log_prob (n, B), logits)``; log_prob and logits are differentiable.
         """
         check_n(n)
         logits = self(f)  # (B, T)
         thresholds = logistic_thresholds((n, *logits.shape), logits, generator)  # (n, B, T)
         spikes = (logits.detach() > thresholds).to(logits.dtype)
-        return SampleResult(spikes, bernoulli_log_prob(logits, spikes))
+        return SampleResult(spikes, bernoulli_log_prob(logits, spikes), logits)
 
     def marginals(self, f: Tensor, n_samples: int = 30, generator: torch.Generator | None = None) -> Tensor:
         """Exact per-bin spike probabilities :math:`\\sigma(\\ell_t)`.

@@ -302,10 +302,10 @@ class DSNF(RecognitionModel):
             generator: Source of randomness.
 
         Returns:
-            ``SampleResult(spikes (n, B, T), log_prob (n, B))``; log_prob is differentiable.
+            ``SampleResult(spikes (n, B, T), log_prob (n, B), logits)``; log_prob and logits are differentiable.
         """
         spikes, logits = self._sample_pass(f, n, generator)
-        return SampleResult(spikes, bernoulli_log_prob(logits, spikes))
+        return SampleResult(spikes, bernoulli_log_prob(logits, spikes), logits)
 
     def marginals(self, f: Tensor, n_samples: int = 30, generator: torch.Generator | None = None) -> Tensor:
         """Monte-Carlo estimate of :math:`q(s_t = 1 \\mid f)`, the paper's prediction.

@@ -1,0 +1,231 @@
+"""Pretrained DeepSpike networks: the recipes that made them, and loading them back.
+
+Each entry is a :class:`Recipe`: which recognition network, which simulated dataset and generative
+model, and which :class:`~spikebook.training.VimcoConfig`. :func:`train` runs a recipe (the chapters
+call it when a checkpoint is missing or ``retrain=True``) and saves a small checkpoint — the trained
+recognition weights, the learned per-cell generative parameters, the training history and the
+recipe — in ``spikebook/checkpoints/``; :func:`load` reads it back.
+
+Training data are the paper's simulated *training* cells (§2.4; :func:`spikebook.data.simulate.paper_datasets`,
+seed 0, 50 cells × 3 traces × 10,000 steps at 60 Hz). Checkpoints are selected on the bound of
+held-out data of the same cells — the last ``heldout_steps`` samples of every trace, never seen in
+training — not on spike labels. Labels only score the final network on the 100 test cells.
+
+From the command line: ``python -m spikebook.pretrained train dsf-scf-60hz``.
+
+Taught in: book chapters "SCF data: Table 1, first column" and "Correlated posteriors".
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import torch
+
+from spikebook.data.simulate import SimulationConfig, paper_datasets, simulate
+from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel
+from spikebook.recognition import DSF, DSNF, RecognitionModel
+from spikebook.training import FitResult, History, VimcoConfig, fit_vimco
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+
+#: Initial generative parameters, those of the original notebooks (``notes/ORIGINAL_CODE.md`` §2.3),
+#: in natural units; every cell starts from the same values.
+INITIAL_PARAMETERS = {
+    "SCF": {"gamma": 0.97, "alpha": 0.69, "beta": -0.3, "sigma": 0.079},
+    "SCDF": {"gamma": 0.953, "alpha": 1.10, "beta": -0.2, "sigma": 0.018, "kon": 0.0067, "koff": 0.119,
+             "eta": 2.17, "D": 6.0},
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a pretrained network was made.
+
+    Attributes:
+        recognition: ``"DSF"`` or ``"DSNF"`` with their default (paper) layouts.
+        data: generative model of the simulation and of training, ``"SCF"`` or ``"SCDF"``.
+        training: the VIMCO hyper-parameters.
+        prior_rate_hz: rate of the Bernoulli spike prior (0.9 Hz: the original's 0.015 per 60 Hz bin).
+        heldout_steps: the last samples of every training trace, kept for checkpoint selection.
+        fs: sampling rate in Hz of the training data.
+        description: one line for :func:`available`.
+    """
+
+    recognition: Literal["DSF", "DSNF"]
+    data: Literal["SCF", "SCDF"]
+    training: VimcoConfig = field(default_factory=VimcoConfig)
+    prior_rate_hz: float = 0.9
+    heldout_steps: int = 2_000
+    fs: float = 60.0
+    description: str = ""
+
+
+RECIPES = {
+    "dsf-scf-60hz": Recipe(
+        "DSF", "SCF", VimcoConfig(n_steps=20_000),
+        description="DS-F trained on SCF simulations (paper ranges), 60 Hz",
+    ),
+    "dsnf-scf-60hz": Recipe(
+        "DSNF", "SCF", VimcoConfig(n_steps=3_000, batch_size=10, eval_every=100),
+        description="DS-NF trained on SCF simulations (paper ranges), 60 Hz",
+    ),
+    "dsf-scdf-60hz": Recipe(
+        "DSF", "SCDF", VimcoConfig(n_steps=20_000),
+        description="DS-F trained on SCDF simulations (paper ranges), 60 Hz",
+    ),
+    "dsnf-scdf-60hz": Recipe(
+        "DSNF", "SCDF", VimcoConfig(n_steps=3_000, batch_size=10, eval_every=100),
+        description="DS-NF trained on SCDF simulations (paper ranges), 60 Hz",
+    ),
+}
+
+#: Sizes of a quick run (CI, quick mode): the same code path on a toy problem.
+QUICK = {"n_cells": 3, "n_steps": 1_200, "heldout_steps": 400, "train_steps": 20, "eval_every": 10}
+
+
+class Pretrained(NamedTuple):
+    """A trained network with what it was trained with.
+
+    Attributes:
+        name: the entry's name.
+        recognition: the recognition network, in eval mode.
+        generative: the generative model with the learned per-cell parameters of the training cells.
+        history: training history (steps, train bound, held-out bound, nats per scored bin).
+        recipe: how it was made.
+        quick: whether it is a quick (toy) run.
+    """
+
+    name: str
+    recognition: RecognitionModel
+    generative: CalciumModel
+    history: History
+    recipe: Recipe
+    quick: bool
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"unknown pretrained model {name!r}; known: {sorted(RECIPES)}")
+    return RECIPES[name]
+
+
+def checkpoint_path(name: str, quick: bool = False) -> Path:
+    """Where the checkpoint of ``name`` lives (quick runs get their own file, never shipped)."""
+    _recipe(name)
+    return CHECKPOINT_DIR / f"{name}{'-quick' if quick else ''}.pt"
+
+
+def available() -> list[str]:
+    """Names of the entries whose full checkpoint is on disk."""
+    return [name for name in RECIPES if checkpoint_path(name).exists()]
+
+
+def _networks(recipe: Recipe, n_cells: int) -> tuple[RecognitionModel, CalciumModel]:
+    recognition = DSF() if recipe.recognition == "DSF" else DSNF()
+    initial = dict(INITIAL_PARAMETERS[recipe.data])
+    per_cell = {k: torch.full((n_cells,), float(v)) for k, v in initial.items() if k != "gamma"}
+    gamma = torch.full((n_cells, 1), initial["gamma"])
+    generative = (SCF if recipe.data == "SCF" else SCDF)(gamma=gamma, **per_cell)
+    generative.raw_delta.requires_grad_(False)  # delta trades off against alpha: fix it at 1
+    return recognition, generative
+
+
+def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) -> FitResult:
+    """Run the recipe of ``name`` and save its checkpoint (see the module docstring).
+
+    Args:
+        name: an entry of :data:`RECIPES`.
+        quick: train on a toy version (:data:`QUICK` sizes) and save it under ``<name>-quick.pt``.
+        progress: show a progress bar.
+        seed: seed of the training run (the data always use seed 0).
+    """
+    recipe = _recipe(name)
+    if quick:
+        config = SimulationConfig(model=recipe.data, n_cells=QUICK["n_cells"], n_steps=QUICK["n_steps"], fs=recipe.fs)
+        traces = simulate(config, seed=0).fluorescence
+        heldout = QUICK["heldout_steps"]
+        training = dataclasses.replace(recipe.training, n_steps=QUICK["train_steps"], eval_every=QUICK["eval_every"])
+    else:
+        traces = paper_datasets(recipe.data, seed=0, fs=recipe.fs)["train"].fluorescence
+        heldout, training = recipe.heldout_steps, recipe.training
+    recognition, generative = _networks(recipe, traces.shape[1])
+    path = checkpoint_path(name, quick)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    resume = path.with_suffix(".resume")
+    result = fit_vimco(
+        recognition,
+        generative,
+        traces[..., :-heldout],
+        training,
+        prior=BernoulliPrior(recipe.prior_rate_hz, recipe.fs),
+        seed=seed,
+        validation=traces[..., -heldout:],
+        checkpoint_path=resume,
+        progress=progress,
+    )
+    torch.save(
+        {
+            "recognition": result.recognition.state_dict(),
+            "generative": result.generative.state_dict(),
+            "history": tuple(result.history),
+            "best_step": result.best_step,
+            "recipe": dataclasses.asdict(recipe),
+        },
+        path,
+    )
+    resume.unlink(missing_ok=True)
+    return result
+
+
+def load(name: str, quick: bool = False) -> Pretrained:
+    """Load a pretrained entry.
+
+    Raises:
+        FileNotFoundError: if the checkpoint is missing, naming the command that makes it.
+    """
+    recipe = _recipe(name)
+    path = checkpoint_path(name, quick)
+    if not path.exists():
+        flag = " --quick" if quick else ""
+        raise FileNotFoundError(f"no checkpoint for {name!r} at {path}; make it with "
+                                f"`python -m spikebook.pretrained train {name}{flag}`")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    n_cells = state["generative"]["raw_alpha"].shape[0]
+    recognition, generative = _networks(recipe, n_cells)
+    recognition.load_state_dict(state["recognition"])
+    generative.load_state_dict(state["generative"])
+    return Pretrained(name, recognition.eval(), generative.requires_grad_(False), History(*state["history"]),
+                      recipe, quick)
+
+
+def load_or_train(name: str, quick: bool, retrain: bool = False, progress: bool = True) -> Pretrained:
+    """What a chapter calls: the shipped full checkpoint unless ``retrain``; else train (quick or full)."""
+    if not retrain and checkpoint_path(name).exists():
+        return load(name)
+    train(name, quick=quick, progress=progress)
+    return load(name, quick=quick)
+
+
+def _main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m spikebook.pretrained", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="entries and whether their checkpoint is on disk")
+    train_cmd = commands.add_parser("train", help="run a recipe and save its checkpoint")
+    train_cmd.add_argument("name", choices=sorted(RECIPES))
+    train_cmd.add_argument("--quick", action="store_true", help="toy sizes (seconds)")
+    args = parser.parse_args()
+    if args.command == "list":
+        for name, recipe in RECIPES.items():
+            print(f"{name:16s} {'on disk' if checkpoint_path(name).exists() else 'missing':8s} {recipe.description}")
+    else:
+        result = train(args.name, quick=args.quick)
+        print(f"best held-out bound {result.best_bound:.4f} nats/bin at step {result.best_step}")
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,622 @@
+r"""Training DeepSpike by amortized variational inference with VIMCO (Speiser et al. 2017, §2.2).
+
+One shared recognition network :math:`q_\phi(s \mid f)` and a generative model with one set of
+parameters :math:`\theta_c` per cell are fitted jointly by stochastic ascent on the multi-sample
+bound of eq. (1), with the VIMCO gradient (:func:`spikebook.objectives.vimco_surrogate`).
+
+Shapes, stated once: training traces are ``(R, C, T)`` (``R`` traces of each of ``C`` cells, the
+layout of :func:`spikebook.data.simulate.simulate`); a chunk batch is ``(B, L)``; spike samples
+``(K, B, L)``; log-weights ``(K, B)``. Per-cell generative parameters have shape ``(C,)`` (AR roots
+``(C, p)``); shared ones ``()`` (roots ``(p,)``).
+
+**Chunks and buffers.** Each trace is cut into chunks of ``L = chunk_len`` bins. The first ``b0`` and
+last ``b1`` bins of a chunk (``buffers = (b0, b1)``) are *buffers*: they give the recognition CNN
+its context and the generative model the calcium history, but they enter no term of the loss. Only
+the central ``L - b0 - b1`` bins are scored, in all three terms of the log-weight,
+
+.. math::
+
+    \log w_k = \sum_{t \in \mathcal S} \Big[\log p_\theta(f_t \mid s_{k,\le t})
+        + \log p(s_{k,t}) - \log q_\phi(s_{k,t} \mid f, s_{k,<t})\Big],
+
+with :math:`\mathcal S` the central bins, as in the original code. The generative model starts each
+chunk with zero calcium (its convention for :math:`t < 0`); this is an approximation, and the
+``b0``-bin front buffer absorbs it: spikes sampled there rebuild the calcium left over from before the
+chunk (100 bins ≈ 2–4 decay time constants at 60 Hz). Those buffer spikes are "free" (no prior or
+:math:`q` cost), a known quirk of the original that we keep. Consecutive chunks start
+``L - b0 - b1`` bins apart, so every bin of a trace except its first ``b0`` and last ``b1`` is scored
+exactly once; where the trace length does not fit, one last chunk is aligned to the trace's end and
+its central region overlaps the previous one (the original used non-overlapping chunks aligned to
+both ends, which leaves about half of the bins unscored).
+
+**Per-cell parameters.** As in the paper, each minibatch holds ``batch_size`` chunks of *one* cell,
+the cell drawn with probability proportional to its number of chunks. The generative model is
+evaluated on a batch by indexing its raw per-cell parameters with the batch's cell indices
+(:func:`per_step_log_likelihood`, through :func:`torch.func.functional_call`), so the cell axis of
+the model becomes the batch axis. Nothing is copied, gradients flow back to the rows of the cells in
+the batch only, and the same code would accept mixed-cell batches. The generative parameters are
+updated by :class:`PerCellAdam`, an Adam whose moments and step counts are kept per row: rows of cells
+absent from the batch do not move (a plain ``torch.optim.Adam`` would keep moving them with stale
+momentum; the original shared its RMSprop accumulators across cells).
+
+**Loss scale.** We minimise ``-vimco_surrogate(log_p, log_q).mean() / K``: the original code's mean
+over :math:`B \times K`, which is :math:`1/K` of the textbook per-trace gradient (see
+:mod:`spikebook.objectives`). Adam does not care, but the total-norm clipping of the recognition
+gradients does, and with this scale the paper's threshold 0.02 means what it meant there.
+
+**Baseline.** The default is the ``"arithmetic"`` leave-one-out baseline, the one the original code
+computed, so that defaults reproduce the paper; ``"geometric"`` (Mnih & Rezende's) is available.
+
+**Model selection** uses only the held-out bound (no labels): every ``eval_every`` steps the
+:math:`K`-sample bound :math:`L_K` is averaged over the validation chunks (held-out traces of the same
+cells, with a fixed seed so that evaluations are comparable) and the best state is kept.
+
+Taught in: book chapter 'Amortized variational inference'.
+
+References:
+    Speiser, Yan, Archer, Buesing, Turaga & Macke (2017). Fast amortized inference of neural activity
+    from calcium imaging data with variational autoencoders. NeurIPS 30, §2.2–2.4.
+    Mnih & Rezende (2016). Variational inference for Monte Carlo objectives. ICML.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import functional_call
+from tqdm.auto import tqdm
+
+from spikebook.generative import BernoulliPrior, CalciumModel
+from spikebook.objectives import Baseline, iwae_bound, vimco_surrogate
+from spikebook.recognition import RecognitionModel
+
+__all__ = [
+    "Chunks",
+    "FitResult",
+    "History",
+    "PerCellAdam",
+    "VimcoConfig",
+    "chunk_traces",
+    "fit_vimco",
+    "per_step_log_likelihood",
+]
+
+
+@dataclass(frozen=True)
+class VimcoConfig:
+    """How to train with VIMCO; the defaults are the original code's (Ex1, §2.5 of the notes).
+
+    Attributes:
+        k_samples: Samples :math:`K` per chunk (64).
+        chunk_len: Chunk length ``L`` in time bins (300, i.e. 5 s at 60 Hz).
+        buffers: Unscored bins ``(b0, b1)`` at the start and end of each chunk ((100, 50)).
+        batch_size: Chunks per minibatch, all from one cell (20).
+        lr: Adam learning rate of the recognition network (1e-3).
+        gen_lr: Learning rate of the per-cell generative parameters (2e-2 = the original's
+            ``lr × gen_lr_fac`` with ``gen_lr_fac = 20``; the original used RMSprop, we use a per-cell
+            Adam, whose step size is likewise about ``gen_lr`` per step).
+        clip_norm: Maximum total L2 norm of the recognition gradients (0.02), for the original's loss
+            scale (mean over ``B × K``); ``math.inf`` disables clipping.
+        lr_decay: Both learning rates are multiplied by this after each evaluation (0.995).
+        n_steps: Number of optimisation steps (50,000 in Ex1).
+        eval_every: Steps between evaluations of the held-out bound and checkpoints (Ex1: 200).
+        baseline: VIMCO leave-one-out baseline, ``"arithmetic"`` (the original's) or ``"geometric"``.
+    """
+
+    k_samples: int = 64
+    chunk_len: int = 300
+    buffers: tuple[int, int] = (100, 50)
+    batch_size: int = 20
+    lr: float = 1e-3
+    gen_lr: float = 2e-2
+    clip_norm: float = 0.02
+    lr_decay: float = 0.995
+    n_steps: int = 50_000
+    eval_every: int = 200
+    baseline: Baseline = "arithmetic"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "buffers", tuple(self.buffers))
+        for name in ("k_samples", "chunk_len", "batch_size", "n_steps", "eval_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.k_samples < 2:
+            raise ValueError(f"VIMCO needs k_samples >= 2, got {self.k_samples}")
+        if len(self.buffers) != 2 or any(
+            isinstance(b, bool) or not isinstance(b, int) or b < 0 for b in self.buffers
+        ):
+            raise ValueError(f"buffers must be two non-negative ints, got {self.buffers!r}")
+        if self.chunk_len - sum(self.buffers) < 1:
+            raise ValueError(
+                f"chunk_len={self.chunk_len} leaves no scored bins between buffers {self.buffers}"
+            )
+        for name in ("lr", "gen_lr", "clip_norm"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay!r}")
+        if self.baseline not in ("arithmetic", "geometric"):
+            raise ValueError(f"baseline must be 'arithmetic' or 'geometric', got {self.baseline!r}")
+
+    @property
+    def scored_len(self) -> int:
+        """Number of scored (central) bins per chunk, ``chunk_len - b0 - b1``."""
+        return self.chunk_len - sum(self.buffers)
+
+
+class Chunks(NamedTuple):
+    """Chunks cut from ``(R, C, T)`` traces.
+
+    Attributes:
+        trace: Trace index ``r`` of each chunk, shape ``(N,)``.
+        cell: Cell index ``c`` of each chunk, shape ``(N,)``.
+        start: First bin of each chunk, shape ``(N,)``; the chunk is ``traces[r, c, start:start + L]``.
+    """
+
+    trace: Tensor
+    cell: Tensor
+    start: Tensor
+
+
+class History(NamedTuple):
+    """Learning curves, one entry per evaluation.
+
+    Attributes:
+        steps: Optimisation steps at which the evaluations happened.
+        train_bound: Mean :math:`L_K` of the training batches since the previous evaluation, in nats
+            per scored bin.
+        heldout_bound: :math:`L_K` on the validation chunks, in nats per scored bin.
+    """
+
+    steps: list[int]
+    train_bound: list[float]
+    heldout_bound: list[float]
+
+
+class FitResult(NamedTuple):
+    """What :func:`fit_vimco` returns.
+
+    Attributes:
+        recognition: The recognition model, with the best state (highest held-out bound) loaded.
+        generative: The generative model, with the best state loaded.
+        history: Learning curves.
+        best_step: Step of the best held-out bound.
+        best_bound: The best held-out bound, nats per scored bin.
+    """
+
+    recognition: RecognitionModel
+    generative: CalciumModel
+    history: History
+    best_step: int
+    best_bound: float
+
+
+def chunk_traces(
+    n_traces: int, n_cells: int, n_steps: int, chunk_len: int, buffers: tuple[int, int]
+) -> Chunks:
+    """Chunk starts such that every bin in ``[b0, T - b1)`` of every trace is scored.
+
+    Consecutive chunks start ``chunk_len - b0 - b1`` bins apart; if the last regular chunk does not
+    reach the end, one more chunk aligned to the trace's end is added (its scored region overlaps the
+    previous one).
+
+    Args:
+        n_traces: ``R``.
+        n_cells: ``C``.
+        n_steps: ``T``, at least ``chunk_len``.
+        chunk_len: ``L``.
+        buffers: ``(b0, b1)``.
+
+    Returns:
+        :class:`Chunks`, ordered by trace, cell, start.
+    """
+    if n_steps < chunk_len:
+        raise ValueError(f"traces of {n_steps} bins are shorter than chunk_len={chunk_len}")
+    stride = chunk_len - sum(buffers)
+    starts = list(range(0, n_steps - chunk_len + 1, stride))
+    if starts[-1] + chunk_len < n_steps:
+        starts.append(n_steps - chunk_len)
+    r, c, s = torch.meshgrid(
+        torch.arange(n_traces), torch.arange(n_cells), torch.tensor(starts), indexing="ij"
+    )
+    return Chunks(r.reshape(-1), c.reshape(-1), s.reshape(-1))
+
+
+def _gather(traces: Tensor, chunks: Chunks, idx: Tensor, chunk_len: int) -> Tensor:
+    """The fluorescence of chunks ``idx``, shape ``(B, L)``."""
+    offsets = chunks.start[idx, None] + torch.arange(chunk_len)  # (B, L)
+    return traces[chunks.trace[idx, None], chunks.cell[idx, None], offsets]
+
+
+def _is_per_cell(name: str, param: Tensor, n_cells: int) -> bool:
+    """Whether a raw generative parameter holds one row per cell (``(C,)``, roots ``(C, p)``)."""
+    per_cell_dim = 2 if name.endswith("raw_roots") else 1
+    if param.dim() == per_cell_dim - 1:
+        return False
+    if param.dim() == per_cell_dim and param.shape[0] == n_cells:
+        return True
+    raise ValueError(
+        f"generative parameter {name} has shape {tuple(param.shape)}: expected one row per cell "
+        f"(C={n_cells}) or a shared value"
+    )
+
+
+class _GaussianPerStep(nn.Module):
+    """Wraps a generative model so that ``functional_call`` can evaluate it with indexed parameters."""
+
+    def __init__(self, model: CalciumModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, f: Tensor, spikes: Tensor) -> Tensor:
+        return self.model.log_prob_per_step(f, spikes)
+
+
+def per_step_log_likelihood(
+    generative: CalciumModel,
+    f: Tensor,
+    spikes: Tensor,
+    cells: Tensor,
+    per_cell: dict[str, bool] | None = None,
+) -> Tensor:
+    r"""Per-bin :math:`\log p_\theta(f_t \mid s_{\le t})` of chunks, each with its own cell's parameters.
+
+    The raw per-cell parameters (shape ``(C,)``, roots ``(C, p)``) are indexed with ``cells`` and
+    handed to the model through :func:`torch.func.functional_call`, so the model's cell axis becomes
+    the chunk axis ``B``. No module is copied, and gradients reach only the rows in ``cells``.
+
+    Args:
+        generative: A model with per-cell or shared parameters.
+        f: Fluorescence chunks, shape ``(B, L)``.
+        spikes: Spike samples, shape ``(K, B, L)``.
+        cells: Cell index of each chunk, shape ``(B,)``.
+        per_cell: Parameter name → whether it is per-cell; ``None`` infers it from the shapes with
+            ``C = cells.max() + 1`` (pass it explicitly when ``C`` is known).
+
+    Returns:
+        Log-likelihood per bin, shape ``(K, B, L)``; calcium is zero before the chunk's first bin.
+    """
+    if per_cell is None:
+        n_cells = int(cells.max()) + 1
+        per_cell = {n: _is_per_cell(n, p, n_cells) for n, p in generative.named_parameters()}
+    params = {f"model.{n}": (p[cells] if per_cell[n] else p) for n, p in generative.named_parameters()}
+    return functional_call(_GaussianPerStep(generative), params, (f, spikes))
+
+
+def _log_weights(
+    recognition: RecognitionModel,
+    generative: CalciumModel,
+    prior: BernoulliPrior,
+    f: Tensor,
+    cells: Tensor,
+    config: VimcoConfig,
+    per_cell: dict[str, bool],
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Tensor]:
+    """``(log p(f, s), log q(s | f))`` summed over the scored bins, each ``(K, B)``."""
+    b0, b1 = config.buffers
+    scored = slice(b0, config.chunk_len - b1)
+    draw = recognition.sample_and_log_prob(f, config.k_samples, generator)  # one pass, per-bin logits
+    spikes = draw.spikes  # (K, B, L)
+    logits = draw.logits.expand_as(spikes)
+    log_q = -F.binary_cross_entropy_with_logits(logits[..., scored], spikes[..., scored], reduction="none")
+    log_lik = per_step_log_likelihood(generative, f, spikes, cells, per_cell)[..., scored]  # (K, B, S)
+    log_prior = prior.select(cells).log_prob_per_step(spikes[..., scored])  # (K, B, S)
+    return (log_lik + log_prior).sum(-1), log_q.sum(-1)
+
+
+class PerCellAdam:
+    """Adam on the generative parameters with per-row state for per-cell parameters.
+
+    For a per-cell parameter (one row per cell) the moments and the step count are kept per row, and a
+    step updates only the rows of the cells in the batch: other cells' parameters do not move, and a
+    cell's bias correction counts only its own steps. Shared parameters are ordinary Adam.
+
+    Args:
+        params: Name → parameter.
+        per_cell: Name → whether the parameter has one row per cell.
+        n_cells: ``C``.
+        lr: Learning rate.
+        betas, eps: Adam's constants.
+    """
+
+    def __init__(
+        self,
+        params: dict[str, nn.Parameter],
+        per_cell: dict[str, bool],
+        n_cells: int,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        self.params, self.per_cell, self.lr, self.betas, self.eps = params, per_cell, lr, betas, eps
+        self.state = {
+            name: {
+                "m": torch.zeros_like(p),
+                "v": torch.zeros_like(p),
+                "t": torch.zeros(n_cells if per_cell[name] else (), dtype=torch.long, device=p.device),
+            }
+            for name, p in params.items()
+        }
+
+    def zero_grad(self) -> None:
+        for p in self.params.values():
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, cells: Tensor) -> None:
+        """Update the rows of ``cells`` (per-cell parameters) and all shared parameters."""
+        b1, b2 = self.betas
+        rows = torch.unique(cells)
+        for name, p in self.params.items():
+            if p.grad is None:
+                continue
+            st = self.state[name]
+            if self.per_cell[name]:
+                g, m, v = p.grad[rows], st["m"][rows], st["v"][rows]
+                st["t"][rows] += 1
+                t = st["t"][rows].reshape(-1, *([1] * (p.dim() - 1))).to(p.dtype)
+            else:
+                g, m, v = p.grad, st["m"], st["v"]
+                st["t"] += 1
+                t = st["t"].to(p.dtype)
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g * g
+            update = self.lr * (m / (1 - b1**t)) / ((v / (1 - b2**t)).sqrt() + self.eps)
+            if self.per_cell[name]:
+                st["m"][rows], st["v"][rows] = m, v
+                p[rows] -= update
+            else:
+                st["m"], st["v"] = m, v
+                p -= update
+
+    def state_dict(self) -> dict:
+        return {"lr": self.lr, "state": copy.deepcopy(self.state)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lr = state["lr"]
+        self.state = {
+            n: {k: v.to(self.params[n].device) for k, v in s.items()} for n, s in state["state"].items()
+        }
+
+
+def _check_traces(name: str, x: Tensor, n_cells: int | None, chunk_len: int) -> Tensor:
+    if not isinstance(x, Tensor) or not x.is_floating_point() or x.dim() != 3:
+        raise ValueError(
+            f"{name} must be a floating (R, C, T) tensor, got "
+            f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}"
+        )
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf values; interpolate or drop them first")
+    if n_cells is not None and x.shape[1] != n_cells:
+        raise ValueError(f"{name} has {x.shape[1]} cells (axis 1 of (R, C, T)) but the model has {n_cells}")
+    if x.shape[-1] < chunk_len:
+        raise ValueError(f"{name} has traces of {x.shape[-1]} bins, shorter than chunk_len={chunk_len}")
+    return x
+
+
+def _per_cell_flags(generative: CalciumModel, n_cells: int) -> dict[str, bool]:
+    """Whether each generative parameter is per-cell; raises on a cell-count mismatch."""
+    return {n: _is_per_cell(n, p, n_cells) for n, p in generative.named_parameters()}
+
+
+@torch.no_grad()
+def _heldout_bound(
+    recognition: RecognitionModel,
+    generative: CalciumModel,
+    prior: BernoulliPrior,
+    traces: Tensor,
+    chunks: Chunks,
+    config: VimcoConfig,
+    per_cell: dict[str, bool],
+    seed: int,
+) -> float:
+    """Mean :math:`L_K` over the chunks, nats per scored bin, with a fixed seed (comparable evaluations)."""
+    generator = torch.Generator(device=traces.device).manual_seed(seed)
+    total = 0.0
+    n = len(chunks.start)
+    for lo in range(0, n, 4 * config.batch_size):
+        idx = torch.arange(lo, min(lo + 4 * config.batch_size, n))
+        f = _gather(traces, chunks, idx, config.chunk_len)
+        cells = chunks.cell[idx].to(traces.device)
+        log_p, log_q = _log_weights(recognition, generative, prior, f, cells, config, per_cell, generator)
+        total += float(iwae_bound(log_p, log_q).sum())
+    return total / (n * config.scored_len)
+
+
+def fit_vimco(
+    recognition: RecognitionModel,
+    generative: CalciumModel,
+    traces: Tensor,
+    config: VimcoConfig = VimcoConfig(),
+    prior: BernoulliPrior | None = None,
+    seed: int = 0,
+    validation: Tensor | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> FitResult:
+    r"""Fit a recognition model and per-cell generative parameters jointly with VIMCO.
+
+    Maximises the :math:`K`-sample bound of eq. (1) of Speiser et al. (2017) on chunks of the traces,
+
+    .. math:: \mathcal L_K(\theta, \phi) = \mathbb E_{s_{1:K} \sim q_\phi}
+        \Big[\log \frac1K \sum_k \frac{p_\theta(f \mid s_k)\, p(s_k)}{q_\phi(s_k \mid f)}\Big],
+
+    by minimising ``-vimco_surrogate(log_p, log_q).mean() / K`` over minibatches of ``batch_size``
+    chunks of one cell (see the module docstring for chunks, buffers, loss scale and per-cell
+    optimisation). Recognition: Adam (``lr``) with total-norm clipping at ``clip_norm``. Generative:
+    :class:`PerCellAdam` (``gen_lr``) on every parameter with ``requires_grad`` (freeze e.g.
+    ``raw_delta``, which trades off against ``alpha``, with ``requires_grad_(False)``). Both learning
+    rates decay by ``lr_decay`` at each evaluation. Runs on CUDA when available.
+
+    Args:
+        recognition: e.g. :class:`~spikebook.recognition.DSF`; trained in place.
+        generative: A calcium model whose parameters are per-cell ``(C,)`` (roots ``(C, p)``) or shared;
+            trained in place.
+        traces: Training fluorescence, shape ``(R, C, T)``, finite, ``T >= chunk_len``.
+        config: Hyper-parameters.
+        prior: Bernoulli spike prior with rate ``()`` or ``(C,)``; ``None`` means 1 Hz at 60 Hz.
+        seed: Seed of the generator for batches and samples.
+        validation: Held-out traces of the same cells, ``(R', C, T')``, scored for checkpoint
+            selection. ``None`` scores the training chunks instead (then selection is on the training
+            bound).
+        checkpoint_path: Where to save a resumable checkpoint at each evaluation; if the file exists,
+            training resumes from it (its config must equal ``config`` except for ``n_steps``).
+        progress: Show a tqdm progress bar.
+
+    Returns:
+        :class:`FitResult`, models with the best held-out state loaded.
+
+    Raises:
+        ValueError: On non-finite traces, traces shorter than ``chunk_len``, a cell-count mismatch
+            between traces, validation, generative parameters and prior, or an incompatible checkpoint.
+
+    References:
+        Speiser et al. (2017), §2.2 and §2.4; Mnih & Rezende (2016).
+
+    Taught in: book chapter 'Amortized variational inference'.
+    """
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    traces = _check_traces("traces", traces, None, config.chunk_len)
+    n_traces, n_cells, n_steps = traces.shape
+    if validation is not None:
+        validation = _check_traces("validation", validation, n_cells, config.chunk_len)
+    prior = BernoulliPrior(1.0, fs=60.0) if prior is None else prior
+    if prior.p.dim() > 1 or (prior.p.dim() == 1 and prior.p.shape[0] != n_cells):
+        raise ValueError(f"prior rate must have shape () or (C,)=({n_cells},), got {tuple(prior.p.shape)}")
+    per_cell = _per_cell_flags(generative, n_cells)
+
+    recognition.to(device)
+    generative.to(device)
+    dtype = next(recognition.parameters()).dtype
+    traces = traces.to(device=device, dtype=dtype)
+    prior = prior.to(device=device, dtype=dtype)
+    chunks = chunk_traces(n_traces, n_cells, n_steps, config.chunk_len, config.buffers)
+    if validation is None:
+        val_traces, val_chunks = traces, chunks
+    else:
+        val_traces = validation.to(device=device, dtype=dtype)
+        val_chunks = chunk_traces(*validation.shape, config.chunk_len, config.buffers)
+    chunks_of_cell = [torch.nonzero(chunks.cell == c).squeeze(1) for c in range(n_cells)]
+    cell_weights = torch.tensor([len(i) for i in chunks_of_cell], dtype=torch.float)
+
+    gen_params = {n: p for n, p in generative.named_parameters() if p.requires_grad}
+    rec_opt = torch.optim.Adam(recognition.parameters(), lr=config.lr)
+    gen_opt = PerCellAdam(gen_params, per_cell, n_cells, config.gen_lr)
+    generator = torch.Generator().manual_seed(seed)  # batches (CPU)
+    sample_gen = torch.Generator(device=device).manual_seed(seed + 1)  # spike samples
+    history = History([], [], [])
+    step, best_step, best_bound = 0, 0, -math.inf
+    best_state = None
+    config_dict = dataclasses.asdict(config)
+
+    path = Path(checkpoint_path) if checkpoint_path is not None else None
+    if path is not None and path.exists():
+        ckpt = torch.load(path, map_location=device, weights_only=False)
+        saved = {k: v for k, v in ckpt["config"].items() if k != "n_steps"}
+        mine = {k: v for k, v in config_dict.items() if k != "n_steps"}
+        saved["buffers"] = tuple(saved["buffers"])
+        if saved != mine:
+            raise ValueError(f"checkpoint {path} was made with config {ckpt['config']}, not {config_dict}")
+        recognition.load_state_dict(ckpt["recognition"])
+        generative.load_state_dict(ckpt["generative"])
+        rec_opt.load_state_dict(ckpt["rec_optimizer"])
+        gen_opt.load_state_dict(ckpt["gen_optimizer"])
+        generator.set_state(ckpt["generator"])
+        sample_gen.set_state(ckpt["sample_generator"])
+        step, best_step, best_bound = ckpt["step"], ckpt["best_step"], ckpt["best_bound"]
+        best_state = ckpt["best_state"]
+        history = History(*(list(h) for h in ckpt["history"]))
+
+    def evaluate() -> float:
+        recognition.eval()
+        bound = _heldout_bound(
+            recognition, generative, prior, val_traces, val_chunks, config, per_cell, seed + 2
+        )
+        recognition.train()
+        return bound
+
+    if step == 0 and not history.steps:
+        best_bound = evaluate()
+        best_state = _snapshot(recognition, generative)
+        history.steps.append(0)
+        history.train_bound.append(math.nan)
+        history.heldout_bound.append(best_bound)
+
+    train_sum, train_n = 0.0, 0
+    bar = tqdm(total=config.n_steps, initial=step, disable=not progress, desc="VIMCO")
+    recognition.train()
+    while step < config.n_steps:
+        cell = int(torch.multinomial(cell_weights, 1, generator=generator))
+        pool = chunks_of_cell[cell]
+        pick = torch.randint(len(pool), (config.batch_size,), generator=generator)
+        idx = pool[pick]
+        f = _gather(traces, chunks, idx, config.chunk_len)  # (B, L)
+        cells = chunks.cell[idx].to(device)
+        log_p, log_q = _log_weights(recognition, generative, prior, f, cells, config, per_cell, sample_gen)
+        surrogate = vimco_surrogate(log_p, log_q, config.baseline)  # (B,), value L_K
+        loss = -surrogate.mean() / config.k_samples  # the original's mean over B x K
+        rec_opt.zero_grad()
+        gen_opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(recognition.parameters(), config.clip_norm)
+        rec_opt.step()
+        gen_opt.step(cells)
+        step += 1
+        train_sum += float(surrogate.detach().mean()) / config.scored_len
+        train_n += 1
+        bar.update(1)
+        if step % config.eval_every == 0 or step == config.n_steps:
+            bound = evaluate()
+            history.steps.append(step)
+            history.train_bound.append(train_sum / train_n)
+            history.heldout_bound.append(bound)
+            train_sum, train_n = 0.0, 0
+            if bound > best_bound:
+                best_step, best_bound = step, bound
+                best_state = _snapshot(recognition, generative)
+            for group in rec_opt.param_groups:
+                group["lr"] *= config.lr_decay
+            gen_opt.lr *= config.lr_decay
+            bar.set_postfix(heldout=f"{bound:.4f}", best=f"{best_bound:.4f}")
+            if path is not None:
+                torch.save(
+                    {
+                        "recognition": recognition.state_dict(),
+                        "generative": generative.state_dict(),
+                        "rec_optimizer": rec_opt.state_dict(),
+                        "gen_optimizer": gen_opt.state_dict(),
+                        "generator": generator.get_state(),
+                        "sample_generator": sample_gen.get_state(),
+                        "step": step,
+                        "best_step": best_step,
+                        "best_bound": best_bound,
+                        "best_state": best_state,
+                        "history": tuple(history),
+                        "config": config_dict,
+                    },
+                    path,
+                )
+    bar.close()
+    if best_state is not None:
+        recognition.load_state_dict(best_state["recognition"])
+        generative.load_state_dict(best_state["generative"])
+    return FitResult(recognition, generative, history, best_step, best_bound)
+
+
+def _snapshot(recognition: nn.Module, generative: nn.Module) -> dict:
+    """Detached copies of both state dicts."""
+    return {
+        "recognition": {k: v.detach().clone() for k, v in recognition.state_dict().items()},
+        "generative": {k: v.detach().clone() for k, v in generative.state_dict().items()},
+    }
