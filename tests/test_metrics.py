@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from spikebook.data.spikefinder import DATA_ENV_VAR, data_root, read_spikefinder_csv
+from spikebook.data.paths import DATA_ENV_VAR, data_root
+from spikebook.data.spikefinder import read_spikefinder_csv
 from spikebook.metrics import (
     SpikefinderSummary,
     bin_factor,

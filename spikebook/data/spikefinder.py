@@ -5,9 +5,8 @@ column and one 10 ms time step (100 Hz) per row, under a header row of column nu
 Columns of one file have different lengths; shorter ones are padded at the end with empty fields, which
 are read as NaN. Nothing is read or downloaded on import.
 
-Where the data live: :func:`data_root` resolves the folder that contains ``spikefinder/`` (with
-``train/``, ``test/``, ``submissions/``, ``official_results/``), from an explicit path or the
-``SPIKEBOOK_DATA`` environment variable.
+Where the data live: :func:`spikebook.data.paths.data_root` resolves the folder that contains
+``spikefinder/`` (with ``train/``, ``test/``, ``submissions/``, ``official_results/``).
 
 Taught in: book chapter 'Spikefinder and how it is scored'.
 """
@@ -21,43 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DATA_ENV_VAR", "data_root", "read_spikefinder_csv"]
+from spikebook.data.paths import DATA_ENV_VAR
 
-#: Environment variable naming the data folder (the one that contains ``spikefinder/``).
-DATA_ENV_VAR = "SPIKEBOOK_DATA"
+__all__ = ["read_spikefinder_csv"]
 
 # An empty CSV field: at the start of a line before a comma, between two commas, or after the last comma.
 _EMPTY_FIELD = re.compile(r"(?:(?<=,)|^)(?=,|$)", flags=re.MULTILINE)
-
-
-def data_root(path: str | os.PathLike[str] | None = None) -> Path:
-    """Resolve the spikebook data folder (the one that contains ``spikefinder/``).
-
-    Args:
-        path: An explicit folder. If None, the ``SPIKEBOOK_DATA`` environment variable is used.
-
-    Returns:
-        The folder as an absolute :class:`pathlib.Path` (it exists and is a directory).
-
-    Raises:
-        FileNotFoundError: If neither option is given, or the folder they name does not exist; the message
-            names both ways to set it.
-    """
-    how = (
-        f"pass path=... or set the {DATA_ENV_VAR} environment variable "
-        "to the folder that contains 'spikefinder/'"
-    )
-    if path is None:
-        env = os.environ.get(DATA_ENV_VAR)
-        if not env:
-            raise FileNotFoundError(f"no spikebook data folder given: {how}")
-        path, source = env, f"{DATA_ENV_VAR}={env!r}"
-    else:
-        source = f"path={str(path)!r}"
-    root = Path(path).expanduser().resolve()
-    if not root.is_dir():
-        raise FileNotFoundError(f"spikebook data folder {root} (from {source}) does not exist: {how}")
-    return root
 
 
 def read_spikefinder_csv(path: str | os.PathLike[str]) -> np.ndarray:
