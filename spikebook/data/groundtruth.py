@@ -1,0 +1,86 @@
+"""Ground truth recorded simultaneously with imaging: the Chen et al. (2013) GCaMP6 recordings.
+
+The CASCADE-format files (Rupprecht et al. 2021) hold, per neuron, one or more recordings with the
+frame times ``fluo_time`` (s), the fluorescence ``fluo_mean`` and the action-potential times
+``events_AP`` (units of 1e-4 s). :func:`load_chen2013` reads a dataset folder into
+:class:`Recording`\\ s with spikes counted on the imaging frames (~60 Hz).
+
+Taught in: book chapter "Real GCaMP6 recordings".
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import scipy.io
+
+from spikebook.data.paths import data_root
+from spikebook.data.preprocess import bin_spike_times
+
+#: Folders of the two indicators inside ``<data root>/cascade_chen2013``.
+CHEN2013_FOLDERS = {"GCaMP6f": "DS09-GCaMP6f-m-V1", "GCaMP6s": "DS14-GCaMP6s-m-V1"}
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One imaging recording with its ground-truth spikes.
+
+    Attributes:
+        fluorescence: ``(T,)`` fluorescence as stored (CASCADE: ``fluo_mean``).
+        spikes: ``(T,)`` spike counts per frame.
+        fs: frame rate in Hz (from the median frame interval).
+        neuron: neuron name (the file stem, e.g. ``"GC6s_cell1B_full"``).
+        index: recording index within the neuron's file.
+        indicator: e.g. ``"GCaMP6s"``.
+    """
+
+    fluorescence: np.ndarray
+    spikes: np.ndarray
+    fs: float
+    neuron: str
+    index: int
+    indicator: str
+
+
+def read_cascade_mat(path: str | os.PathLike[str], indicator: str) -> list[Recording]:
+    """Read every recording of one CASCADE ``CAttached_*.mat`` file.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: if a recording has NaN fluorescence or non-increasing frame times.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"CASCADE ground-truth file not found: {path}")
+    structs = np.atleast_1d(scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)["CAttached"])
+    neuron = path.stem.removeprefix("CAttached_Chen2013_").removesuffix("_mini")
+    recordings = []
+    for index, rec in enumerate(structs):
+        frames = np.asarray(rec.fluo_time, dtype=np.float64)
+        fluorescence = np.asarray(rec.fluo_mean, dtype=np.float64)
+        if not np.isfinite(fluorescence).all():
+            raise ValueError(f"{path.name} recording {index}: fluorescence has NaN values")
+        spikes = bin_spike_times(np.atleast_1d(rec.events_AP) / 1e4, frames)
+        fs = 1.0 / float(np.median(np.diff(frames)))
+        recordings.append(Recording(fluorescence, spikes, fs, neuron, index, indicator))
+    return recordings
+
+
+def load_chen2013(indicator: Literal["GCaMP6f", "GCaMP6s"], root: str | os.PathLike[str] | None = None) -> list[Recording]:
+    """All recordings of one indicator, sorted by neuron name.
+
+    Args:
+        indicator: ``"GCaMP6f"`` (11 neurons here) or ``"GCaMP6s"`` (7 neurons here).
+        root: the data folder (default: ``SPIKEBOOK_DATA``); it must contain ``cascade_chen2013/``.
+    """
+    if indicator not in CHEN2013_FOLDERS:
+        raise ValueError(f"indicator must be one of {sorted(CHEN2013_FOLDERS)}, got {indicator!r}")
+    folder = data_root(root) / "cascade_chen2013" / CHEN2013_FOLDERS[indicator]
+    files = sorted(folder.glob("CAttached_*.mat"))
+    if not files:
+        raise FileNotFoundError(f"no CASCADE files in {folder}")
+    return [rec for path in files for rec in read_cascade_mat(path, indicator)]

@@ -1,0 +1,64 @@
+"""Real ground truth: the CASCADE reader and the preprocessing steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from spikebook.data.groundtruth import load_chen2013
+from spikebook.data.preprocess import bin_spike_times, delta_f_over_f, percentile_baseline, resample
+
+
+def test_percentile_baseline_matches_brute_force():
+    rng = np.random.default_rng(0)
+    f = 1.0 + rng.random(500)
+    window = 51
+    expected = [np.percentile(np.pad(f, 25, mode="symmetric")[t : t + window], 5, method="lower") for t in range(500)]
+    np.testing.assert_allclose(percentile_baseline(f, window=window), expected)
+
+
+def test_delta_f_over_f_of_a_scaled_constant_with_transients():
+    f = np.full(3000, 2.0)
+    f[1000:1010] = 4.0
+    dff = delta_f_over_f(f, window=600)
+    assert np.allclose(dff[:1000], 0.0) and np.allclose(dff[1000:1010], 1.0)
+    with pytest.raises(ValueError, match="positive"):
+        delta_f_over_f(f - 5.0, window=600)
+
+
+def test_resample_polyphase_round_trip_and_length():
+    t = np.arange(6000) / 60.0
+    f = np.sin(2 * np.pi * 0.5 * t)
+    up = resample(f, 60.0, 100.0)
+    assert len(up) == 10_000
+    back = resample(up, 100.0, 60.0)
+    np.testing.assert_allclose(back[100:-100], f[100:-100], atol=1e-3)
+    np.testing.assert_allclose(up, scipy.signal.resample_poly(f, 5, 3, padtype="line"))
+    with pytest.raises(ValueError, match="NaN"):
+        resample(np.array([1.0, np.nan]), 60.0, 100.0)
+
+
+def test_bin_spike_times_centres_bins_on_frames():
+    frames = np.arange(10) * 0.1
+    counts = bin_spike_times(np.array([0.0, 0.049, 0.051, 0.9, 5.0]), frames)
+    np.testing.assert_array_equal(counts, [2, 1, 0, 0, 0, 0, 0, 0, 0, 1])
+
+
+@pytest.mark.parametrize(("indicator", "n_neurons"), [("GCaMP6s", 7), ("GCaMP6f", 11)])
+def test_chen2013_recordings(data_root, indicator, n_neurons):
+    recordings = load_chen2013(indicator, root=data_root)
+    assert len({r.neuron for r in recordings}) == n_neurons
+    for r in recordings:
+        assert r.fluorescence.shape == r.spikes.shape
+        assert abs(r.fs - 60.06) < 0.1
+    total = sum(r.spikes.sum() for r in recordings)
+    # the README's AP counts are 1917 and 4327; 2 and 1 APs fall outside the imaged frames and are dropped
+    assert total == {"GCaMP6s": 1915, "GCaMP6f": 4326}[indicator]
+
+
+def test_missing_data_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no CASCADE files"):
+        load_chen2013("GCaMP6s", root=tmp_path)
+    with pytest.raises(ValueError, match="indicator"):
+        load_chen2013("GCaMP7", root=tmp_path)
