@@ -67,13 +67,13 @@ class Recipe:
 
 #: DS-NF costs ~1 s per step on a 2-core CPU at the paper's K = 64 and 20 chunks of 300 bins (the
 #: recurrent loop runs over every bin of every sample), so its recipe is cut to fit a CPU afternoon:
-#: K = 32 samples, 8 chunks of 250 bins (buffers 80/40), 2,000 steps. On a GPU, use the paper's
+#: K = 32 samples, 8 chunks of 250 bins (buffers 80/40), 1,500 steps. On a GPU, use the paper's
 #: settings (``VimcoConfig()``) with more steps.
-DSNF_TRAINING = VimcoConfig(k_samples=32, batch_size=8, chunk_len=250, buffers=(80, 40), n_steps=2_000, eval_every=100)
+DSNF_TRAINING = VimcoConfig(k_samples=32, batch_size=8, chunk_len=250, buffers=(80, 40), n_steps=1_500, eval_every=100)
 
 RECIPES = {
     "dsf-scf-60hz": Recipe(
-        "DSF", "SCF", VimcoConfig(n_steps=20_000),
+        "DSF", "SCF", VimcoConfig(n_steps=10_000),
         description="DS-F trained on SCF simulations (paper ranges), 60 Hz",
     ),
     "dsnf-scf-60hz": Recipe(
@@ -81,7 +81,7 @@ RECIPES = {
         description="DS-NF trained on SCF simulations (paper ranges), 60 Hz",
     ),
     "dsf-scdf-60hz": Recipe(
-        "DSF", "SCDF", VimcoConfig(n_steps=10_000),
+        "DSF", "SCDF", VimcoConfig(n_steps=5_000),
         description="DS-F trained on SCDF simulations (paper ranges), 60 Hz",
     ),
     "dsnf-scdf-60hz": Recipe(
@@ -131,7 +131,8 @@ def available() -> list[str]:
     return [name for name in RECIPES if checkpoint_path(name).exists()]
 
 
-def _networks(recipe: Recipe, n_cells: int) -> tuple[RecognitionModel, CalciumModel]:
+def fresh_networks(recipe: Recipe, n_cells: int) -> tuple[RecognitionModel, CalciumModel]:
+    """An untrained recognition network and a generative model of ``n_cells`` cells at the initial values."""
     recognition = DSF() if recipe.recognition == "DSF" else DSNF()
     initial = dict(INITIAL_PARAMETERS[recipe.data])
     per_cell = {k: torch.full((n_cells,), float(v)) for k, v in initial.items() if k != "gamma"}
@@ -159,7 +160,7 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
     else:
         traces = paper_datasets(recipe.data, seed=0, fs=recipe.fs)["train"].fluorescence
         heldout, training = recipe.heldout_steps, recipe.training
-    recognition, generative = _networks(recipe, traces.shape[1])
+    recognition, generative = fresh_networks(recipe, traces.shape[1])
     path = checkpoint_path(name, quick)
     path.parent.mkdir(parents=True, exist_ok=True)
     resume = path.with_suffix(".resume")
@@ -202,7 +203,7 @@ def load(name: str, quick: bool = False) -> Pretrained:
                                 f"`python -m spikebook.pretrained train {name}{flag}`")
     state = torch.load(path, map_location="cpu", weights_only=False)
     n_cells = state["generative"]["raw_alpha"].shape[0]
-    recognition, generative = _networks(recipe, n_cells)
+    recognition, generative = fresh_networks(recipe, n_cells)
     recognition.load_state_dict(state["recognition"])
     generative.load_state_dict(state["generative"])
     return Pretrained(name, recognition.eval(), generative.requires_grad_(False), History(*state["history"]),
@@ -210,9 +211,14 @@ def load(name: str, quick: bool = False) -> Pretrained:
 
 
 def load_or_train(name: str, quick: bool, retrain: bool = False, progress: bool = True) -> Pretrained:
-    """What a chapter calls: the shipped full checkpoint unless ``retrain``; else train (quick or full)."""
+    """What a chapter calls: the shipped full checkpoint unless ``retrain``; else train (quick or full).
+
+    Without a full checkpoint, a quick run reuses an existing quick checkpoint unless ``retrain``.
+    """
     if not retrain and checkpoint_path(name).exists():
         return load(name)
+    if not retrain and quick and checkpoint_path(name, quick=True).exists():
+        return load(name, quick=True)
     train(name, quick=quick, progress=progress)
     return load(name, quick=quick)
 

@@ -33,7 +33,7 @@ def test_quick_training_round_trip(checkpoint_dir):
 
 
 def test_networks_follow_the_recipe():
-    recognition, generative = pretrained._networks(pretrained.RECIPES["dsnf-scf-60hz"], n_cells=4)
+    recognition, generative = pretrained.fresh_networks(pretrained.RECIPES["dsnf-scf-60hz"], n_cells=4)
     assert isinstance(recognition, DSNF)
     assert generative.alpha.shape == (4,) and generative.roots.shape == (4, 1)
 
