@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -163,7 +164,9 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
     recognition, generative = fresh_networks(recipe, traces.shape[1])
     path = checkpoint_path(name, quick)
     path.parent.mkdir(parents=True, exist_ok=True)
-    resume = path.with_suffix(".resume")
+    # a full run resumes from its own file after an interruption; quick runs (chapters executed in
+    # parallel) each get a private one
+    resume = path.with_suffix(f".{os.getpid()}.resume" if quick else ".resume")
     result = fit_vimco(
         recognition,
         generative,
@@ -175,6 +178,7 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
         checkpoint_path=resume,
         progress=progress,
     )
+    partial = path.with_suffix(f".{os.getpid()}.partial")
     torch.save(
         {
             "recognition": result.recognition.state_dict(),
@@ -183,8 +187,9 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
             "best_step": result.best_step,
             "recipe": dataclasses.asdict(recipe),
         },
-        path,
+        partial,
     )
+    os.replace(partial, path)  # atomic: a concurrent reader sees the old file or the new one
     resume.unlink(missing_ok=True)
     return result
 
