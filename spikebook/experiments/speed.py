@@ -1,0 +1,318 @@
+"""Inference speed (Speiser et al. 2017, §3.2): DS-F and DS-NF through :func:`spikebook.infer` vs OASIS.
+
+The paper's CPU timings for one 10,000-step trace at 60 Hz: DS-F 0.05 s, DS-NF 4.6 s (Intel Xeon
+E5-2697 v3), and OASIS 0.07 s as reported by its authors (Intel Core i5, 2.7 GHz); on a GTX Titan X
+DS-F 0.001 s and DS-NF 1.5 s. Hardware differs, so what carries over is the *ratio* to OASIS measured on
+one machine in one run: 0.05 / 0.07 ≈ 0.7 for DS-F and 4.6 / 0.07 ≈ 66 for DS-NF.
+
+:func:`speed_table` times, on the same simulated SCF traces, per trace:
+
+* DS-F and DS-NF (``n_samples``-sample marginals) through :func:`spikebook.infer`, one trace per call
+  and many traces in one call, on the CPU and, when present, on CUDA;
+* OASIS with all parameters estimated from each trace, one trace at a time: ``deconvolve(y)``
+  (AR(1), OASIS's defaults) and ``deconvolve(y, tau_r=None)`` (AR(2)).
+
+Networks are untrained default-layout instances unless given: their speed does not depend on the weights.
+Times are the best of ``repeats`` wall-clock runs after a warm-up call (oneDNN builds its kernels on the
+first call of a shape). The benchmark ``benchmarks/bench_speed.py`` and the chapter share this code.
+
+Taught in: book chapter "Speed: amortized inference is fast".
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from spikebook.data.simulate import SimulationConfig, simulate
+from spikebook.inference import infer
+from spikebook.recognition import DSF, DSNF, RecognitionModel
+
+__all__ = [
+    "PAPER_CPU_S",
+    "PAPER_GPU_S",
+    "SpeedRow",
+    "best_time",
+    "cnn_flops",
+    "matmul_gflops",
+    "plot_speed",
+    "read_csv",
+    "speed_table",
+    "speed_traces",
+    "write_csv",
+]
+
+#: Seconds per 10,000-step trace reported in §3.2 (CPU; OASIS on a different CPU, from its paper).
+PAPER_CPU_S = {"DS-F": 0.05, "DS-NF": 4.6, "OASIS AR(1)": 0.07}
+#: Seconds per trace on a GTX Titan X reported in §3.2.
+PAPER_GPU_S = {"DS-F": 0.001, "DS-NF": 1.5}
+
+
+class SpeedRow(NamedTuple):
+    """One line of the speed table.
+
+    Attributes:
+        method: ``"DS-F"``, ``"DS-NF"``, ``"OASIS AR(1)"`` or ``"OASIS AR(2)"``.
+        device: Where it ran, e.g. ``"cpu, 2 threads"`` or ``"cuda"`` (OASIS: always one CPU thread).
+        batch: Traces per call: 1, or all the traces timed in one call (OASIS: always 1).
+        seconds_per_trace: Wall-clock seconds per 10,000-step trace (a call's time divided by ``batch``).
+        ratio_to_oasis: ``seconds_per_trace`` over OASIS AR(1)'s, measured in the same run (project
+            targets: DS-F ≤ 0.7, DS-NF ≤ 20; the paper's CPU ratios: 0.05 / 0.07 ≈ 0.7 and 4.6 / 0.07 ≈ 66).
+        paper_seconds: The paper's per-trace time for this method and kind of device (NaN if none).
+        note: What else to know (samples, fewer traces than asked, ...).
+    """
+
+    method: str
+    device: str
+    batch: int
+    seconds_per_trace: float
+    ratio_to_oasis: float
+    paper_seconds: float
+    note: str
+
+
+def speed_traces(n_traces: int, n_steps: int = 10_000, seed: int = 0) -> np.ndarray:
+    """Simulated SCF traces at 60 Hz with the paper's parameter ranges and firing rates.
+
+    Cells are drawn by :func:`spikebook.data.simulate.simulate`, each with one trace per rate
+    (0.6, 0.9, 1.1 Hz); rows are cell-major and cut to ``n_traces``.
+
+    Args:
+        n_traces: Number of traces.
+        n_steps: Samples per trace (10,000 in §3.2).
+        seed: Simulation seed.
+
+    Returns:
+        Fluorescence, shape ``(n_traces, n_steps)``, float32.
+    """
+    config = SimulationConfig(model="SCF", n_cells=math.ceil(n_traces / 3), n_steps=n_steps)
+    f = simulate(config, seed=seed).fluorescence  # (R, C, T)
+    return f.transpose(0, 1).reshape(-1, n_steps)[:n_traces].numpy().astype(np.float32)
+
+
+def best_time(fn: Callable[[], object], repeats: int, warmup: bool = True) -> float:
+    """Best wall-clock seconds of ``repeats`` calls of ``fn``, after one untimed call if ``warmup``."""
+    if warmup:
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def cnn_flops(model: DSF, n_steps: int = 10_000) -> float:
+    """Floating-point operations of one DS-F pass over a trace: :math:`\\sum_l 2 C^{in}_l C^{out}_l k_l T`.
+
+    Counts the multiply-adds of the convolutions only (activations and biases are ~0.1% more). The
+    paper's layout costs ~0.8 GFLOP per 10,000-step trace.
+
+    Args:
+        model: A DS-F network.
+        n_steps: Trace length T in bins.
+
+    Returns:
+        FLOPs per trace.
+    """
+    return float(
+        sum(2 * conv.in_channels * conv.out_channels * conv.kernel_size[-1] * n_steps for conv in model.cnn.convs)
+    )
+
+
+def matmul_gflops(size: int = 1_024, repeats: int = 5) -> float:
+    """Attainable float32 matrix-multiply throughput of this machine (GFLOP/s, torch's current threads).
+
+    A ceiling for any convolutional network on the CPU: DS-F cannot take less than
+    ``cnn_flops(model) / matmul_gflops()`` nanoseconds per trace.
+    """
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    return 2 * size**3 / best_time(lambda: a @ b, repeats) / 1e9
+
+
+def _oasis(traces: np.ndarray, p: int) -> None:
+    from oasis.functions import deconvolve  # imported here: only this timing needs it
+
+    for y in traces.astype(np.float64):
+        # OASIS's defaults with every parameter estimated from the trace: ``deconvolve(y)`` is AR(1),
+        # ``tau_r=None`` asks for an AR(2) (rise and decay).
+        if p == 1:
+            deconvolve(y)
+        else:
+            deconvolve(y, tau_r=None)
+
+
+def speed_table(
+    n_traces: int = 500,
+    n_steps: int = 10_000,
+    n_samples: int = 30,
+    nf_traces: int = 50,
+    ar2_traces: int = 20,
+    n_single: int = 10,
+    repeats: int = 3,
+    threads: int | None = 1,
+    devices: Sequence[str] | None = None,
+    dsf: RecognitionModel | None = None,
+    dsnf: RecognitionModel | None = None,
+    seed: int = 0,
+) -> list[SpeedRow]:
+    """Time DS-F, DS-NF (via :func:`spikebook.infer`) and OASIS on the same traces; see the module doc.
+
+    The networks are timed with one trace per call (``batch = 1``) and with many traces in one call:
+    ``n_traces`` for DS-F, ``nf_traces`` for DS-NF (~0.5–1 s per trace on a CPU; its per-trace time is
+    flat once the batch fills the machine, and the row's note says when fewer than ``n_traces`` were
+    used). OASIS has no batching: it is timed one trace per call, averaged over ``n_traces`` traces
+    (AR(1), the better of a pass before and a pass after the networks) or ``ar2_traces`` (AR(2), ~0.03–0.1
+    s per trace). Every ratio is to that OASIS AR(1) time (its cost varies from trace to trace, so the
+    average over many traces is the fair reference).
+
+    Args:
+        n_traces: Traces of the many-trace DS-F row and of the OASIS AR(1) average (500 in §3.2).
+        n_steps: Samples per trace at 60 Hz (10,000 in §3.2).
+        n_samples: Sampled trains per DS-NF marginal (30 by default in :func:`spikebook.infer`).
+        nf_traces: Traces of the many-trace DS-NF row.
+        ar2_traces: Traces of the OASIS AR(2) average.
+        n_single: Traces looped over, one per call, for the DS-F ``batch = 1`` row (DS-NF: one trace).
+        repeats: Timed repeats of the DS-F calls (best is kept, after a warm-up: oneDNN builds its
+            kernels on the first call of a shape); DS-NF and OASIS run once, being long sums already.
+        threads: Torch CPU threads while timing (restored afterwards). 1 by default: OASIS runs on one
+            core, so one core each is the like-for-like comparison (and on a shared machine extra
+            threads contend with other jobs). ``None`` keeps torch's setting.
+        devices: Torch devices for the networks; ``None``: ``["cpu"]`` plus ``"cuda"`` when available.
+        dsf: DS-F network; ``None``: an untrained :class:`~spikebook.recognition.DSF` (paper layout).
+        dsnf: DS-NF network; ``None``: an untrained :class:`~spikebook.recognition.DSNF`.
+        seed: Seed of the simulated traces.
+
+    Returns:
+        One :class:`SpeedRow` per (method, device, batch): DS-F and DS-NF rows per device, then the
+        two OASIS rows.
+
+    Taught in: book chapter "Speed: amortized inference is fast".
+    """
+    if threads is None:
+        return _speed_table(n_traces, n_steps, n_samples, nf_traces, ar2_traces, n_single, repeats, devices,
+                            dsf, dsnf, seed)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _speed_table(n_traces, n_steps, n_samples, nf_traces, ar2_traces, n_single, repeats, devices,
+                            dsf, dsnf, seed)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _speed_table(
+    n_traces: int,
+    n_steps: int,
+    n_samples: int,
+    nf_traces: int,
+    ar2_traces: int,
+    n_single: int,
+    repeats: int,
+    devices: Sequence[str] | None,
+    dsf: RecognitionModel | None,
+    dsnf: RecognitionModel | None,
+    seed: int,
+) -> list[SpeedRow]:
+    if devices is None:
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    dsf = DSF().eval() if dsf is None else dsf
+    dsnf = DSNF().eval() if dsnf is None else dsnf
+    traces = speed_traces(max(n_traces, nf_traces, ar2_traces, n_single), n_steps, seed)
+    threads = torch.get_num_threads()
+
+    def time_oasis() -> float:
+        return best_time(lambda: _oasis(traces[:n_traces], 1), 1, warmup=False) / n_traces
+
+    # OASIS is timed before and after the networks and the faster pass kept (best-of, as for the
+    # networks), so that a change of load on a shared machine during the run does not skew the ratios.
+    oasis = time_oasis()
+    ar2 = best_time(lambda: _oasis(traces[:ar2_traces], 2), 1, warmup=False) / ar2_traces
+    timed: list[tuple[str, str, int, float, str]] = []  # (method, device, batch, seconds per trace, note)
+    for device in devices:
+        label = f"cpu, {threads} thread{'s' if threads > 1 else ''}" if device == "cpu" else device
+        sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+        def run(x: np.ndarray, model: RecognitionModel, device: str = device, sync=sync) -> None:
+            infer(x, 60.0, model, n_samples=n_samples, device=device)
+            sync()
+
+        def one_by_one(x: np.ndarray, model: RecognitionModel) -> None:
+            for trace in x:
+                run(trace, model)
+
+        f_note = "exact marginals, one CNN pass"
+        t1 = best_time(lambda: one_by_one(traces[:n_single], dsf), repeats) / n_single
+        tn = best_time(lambda: run(traces[:n_traces], dsf), repeats) / n_traces
+        timed += [("DS-F", label, 1, t1, f_note), ("DS-F", label, n_traces, tn, f_note)]
+        nf_note = f"{n_samples}-sample marginals"
+        many_note = nf_note if nf_traces >= n_traces else f"{nf_note}; {nf_traces} traces, not {n_traces} (time)"
+        t1 = best_time(lambda: run(traces[:1], dsnf), 1)  # the warm-up also serves the next line
+        tn = best_time(lambda: run(traces[:nf_traces], dsnf), 1, warmup=False) / nf_traces
+        timed += [("DS-NF", label, 1, t1, nf_note), ("DS-NF", label, nf_traces, tn, many_note)]
+    oasis = min(oasis, time_oasis())
+    note = "parameters estimated; one trace per call, 1 thread; mean over {} traces"
+    timed += [
+        ("OASIS AR(1)", "cpu", 1, oasis, note.format(n_traces)),
+        ("OASIS AR(2)", "cpu", 1, ar2, note.format(ar2_traces)),
+    ]
+    return [
+        SpeedRow(method, device, batch, seconds, seconds / oasis,
+                 (PAPER_GPU_S if device == "cuda" else PAPER_CPU_S).get(method, math.nan), note)
+        for method, device, batch, seconds, note in timed
+    ]
+
+
+def write_csv(rows: Sequence[SpeedRow], path: str | Path) -> Path:
+    """Write a speed table to CSV (one header line with the :class:`SpeedRow` fields); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(SpeedRow._fields)
+        for r in rows:
+            writer.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in r])
+    return path
+
+
+def read_csv(path: str | Path) -> list[SpeedRow]:
+    """Read a table written by :func:`write_csv`."""
+    with Path(path).open(newline="") as handle:
+        return [
+            SpeedRow(r["method"], r["device"], int(r["batch"]), float(r["seconds_per_trace"]),
+                     float(r["ratio_to_oasis"]), float(r["paper_seconds"]), r["note"])
+            for r in csv.DictReader(handle)
+        ]
+
+
+def plot_speed(rows: Sequence[SpeedRow], title: str | None = None):
+    """Bar chart of seconds per trace (log scale), one bar per row, the paper's CPU numbers as marks.
+
+    Args:
+        rows: A speed table.
+        title: Axes title.
+
+    Returns:
+        A matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt  # imported here: only the chapter plots
+
+    colors = {"DS-F": "#1f77b4", "DS-NF": "#d62728", "OASIS AR(1)": "0.45", "OASIS AR(2)": "0.7"}
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    labels = [f"{r.method}\n{r.device.split(',')[0]}, {r.batch} tr." for r in rows]
+    x = np.arange(len(rows))
+    ax.bar(x, [r.seconds_per_trace for r in rows], color=[colors.get(r.method, "0.3") for r in rows])
+    paper = [r.paper_seconds for r in rows]
+    ax.scatter(x, paper, marker="_", s=400, color="k", zorder=3, label="paper (other hardware)")
+    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
+    ax.set(yscale="log", ylabel="seconds per 10k-step trace", title=title)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,414 @@
+"""The user-facing entry point: spike probabilities for a batch of fluorescence traces.
+
+``spikebook.infer(traces, fs)`` runs a trained recognition network on NumPy traces of any length and
+sampling rate and returns per-bin spike probabilities of the same shape. This is the amortized inference
+of Speiser et al. (2017), §3.2: once the network is trained, inference on new data is one forward pass
+(DS-F) or a few sampled passes of a recurrent network (DS-NF), with no optimisation per trace.
+
+What happens, in order:
+
+1. **Validation.** ``(n, T)`` or ``(T,)`` floating-point traces; NaN allowed (padding, dropped frames),
+   ±inf not; a trace may not be all NaN.
+2. **Segments.** Each trace is split into its maximal runs of finite samples; each run is inferred on its
+   own, as if it were a separate trace (the network sees zeros beyond its ends, like at a trace's ends).
+   NaN positions stay NaN in the output. NaN padding at the end of shorter traces is the common case.
+3. **Resampling** (when ``fs`` differs from the model's rate, 60 Hz for the shipped models): each segment
+   is resampled to the model's rate with :func:`scipy.signal.resample_poly` (polyphase FIR, no FFT
+   wrap-around; the edges are padded with the segment's median, i.e. its baseline, not with zeros).
+4. **Chunked, batched inference.** Segments are cut into windows of a fixed length: a core of
+   ``chunk_len`` model bins plus a halo on each side. For DS-F the halo is the network's receptive
+   half-width τ (51 bins for the paper's layout), so every kept output is *exactly* the unchunked one.
+   For DS-NF (recurrent, unbounded memory) the halo is :data:`DSNF_HALO_S` seconds, ~3 decay times of
+   the slowest calcium transients of the paper's data; results differ from unchunked inference only
+   through what the recurrent states carry over more than that (plus Monte-Carlo noise). Windows of
+   equal length are stacked ``batch_size`` at a time, so memory stays bounded whatever the recording
+   length: an hour of 500 cells at 60 Hz (10⁸ bins) needs the input, the output (and, when resampling,
+   one copy at the model's rate) plus a few MB of activations per call.
+5. **Mapping back** to ``fs``: see :func:`to_user_rate` — the output is the *expected number of spikes in
+   each output bin*, which is the per-bin spike probability whenever ``fs ≥`` the model's rate.
+
+References:
+    Speiser et al. (2017). Fast amortized inference of neural activity from calcium imaging data with
+    variational autoencoders. NeurIPS 30, §3.2.
+
+Taught in: book chapter "Speed: amortized inference is fast".
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from spikebook.recognition import DSF, RecognitionModel
+
+__all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "infer", "to_model_rate", "to_user_rate"]
+
+#: The pretrained network :func:`infer` uses by default.
+DEFAULT_MODEL = "dsf-scf-60hz"
+
+#: Sampling rate (Hz) assumed for a :class:`~spikebook.recognition.RecognitionModel` instance passed
+#: without ``model_fs`` (the rate of the paper's simulated data and of every shipped network).
+MODEL_FS_HZ = 60.0
+
+#: Halo (seconds) on each side of a DS-NF window. The recurrent networks have unbounded memory, so
+#: chunking is approximate; 5 s is ~3 decay times of the slowest calcium transients of the paper's
+#: data (γ = 0.99 per 60 Hz bin: τ ≈ 1.7 s).
+DSNF_HALO_S = 5.0
+
+# Defaults of the chunking, in model bins (see PERF notes: ~40k bins per DS-F call keep the activations
+# cache-sized on CPU; DS-NF rows = windows × samples, ~512 keep the per-step state in L2).
+_DSF_CHUNK = 2_500
+_DSF_BINS_PER_CALL = {"cpu": 40_000, "cuda": 4_000_000}
+_DSNF_CHUNK = (2_000, 10_000)  # shortest and longest default DS-NF window core
+_DSNF_ROWS_PER_CALL = {"cpu": 512, "cuda": 65_536}
+
+
+# ---------------------------------------------------------------------------------------- validation
+
+
+def _as_traces(traces: Any) -> tuple[np.ndarray, bool]:
+    """Validate ``traces`` and return them as a 2-D array, with whether the input was 1-D."""
+    if isinstance(traces, torch.Tensor):
+        traces = traces.detach().cpu().numpy()
+    array = np.asarray(traces)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise TypeError(
+            f"traces must be a floating-point array (NaN marks missing samples), got dtype {array.dtype}; "
+            "cast with traces.astype(np.float32)"
+        )
+    if array.ndim not in (1, 2):
+        raise ValueError(f"traces must have shape (n, T) or (T,), got {array.ndim}-D shape {array.shape}")
+    squeeze = array.ndim == 1
+    array = array[None] if squeeze else array
+    if array.size == 0:
+        raise ValueError(f"traces are empty (shape {array.shape if not squeeze else array.shape[1:]})")
+    if np.isinf(array).any():
+        raise ValueError("traces contain ±inf; only NaN is allowed (it marks missing samples)")
+    all_nan = np.flatnonzero(np.isnan(array).all(axis=1))
+    if all_nan.size:
+        raise ValueError(f"traces {all_nan[:10].tolist()} are all NaN; drop them before inference")
+    return array, squeeze
+
+
+def _check_positive_int(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+
+
+def _check_rate(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number of Hz, got {type(value).__name__}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive, finite number of Hz, got {value!r}")
+    return float(value)
+
+
+def _resolve_model(model: str | RecognitionModel, model_fs: float | None) -> tuple[RecognitionModel, float]:
+    """A pretrained name or an instance → (network, its sampling rate in Hz)."""
+    if isinstance(model, str):
+        from spikebook import pretrained  # imported here: it pulls in training and simulation code
+
+        if model not in pretrained.RECIPES:
+            raise ValueError(
+                f"unknown pretrained model {model!r}; available: {sorted(pretrained.RECIPES)} "
+                f"(checkpoints on disk: {pretrained.available()}), or pass a RecognitionModel instance"
+            )
+        network = _load_pretrained(model)
+        fs_model = pretrained.RECIPES[model].fs
+        if model_fs is not None and _check_rate("model_fs", model_fs) != fs_model:
+            raise ValueError(f"{model!r} was trained at {fs_model} Hz; model_fs={model_fs} contradicts it")
+        return network, fs_model
+    if not isinstance(model, RecognitionModel):
+        raise TypeError(
+            f"model must be a pretrained name (str) or a spikebook RecognitionModel, got {type(model).__name__}"
+        )
+    return model, MODEL_FS_HZ if model_fs is None else _check_rate("model_fs", model_fs)
+
+
+#: Networks loaded by name, keyed by (name, checkpoint modification time): repeated calls (one trace
+#: at a time, say) must not re-read the checkpoint, and a retrained checkpoint is picked up.
+_LOADED: dict[tuple[str, int], RecognitionModel] = {}
+
+
+def _load_pretrained(name: str) -> RecognitionModel:
+    from spikebook import pretrained
+
+    path = pretrained.checkpoint_path(name)
+    if not path.exists():
+        return pretrained.load(name).recognition  # raises FileNotFoundError naming the command that makes it
+    key = (name, path.stat().st_mtime_ns)
+    if key not in _LOADED:
+        for stale in [k for k in _LOADED if k[0] == name]:
+            del _LOADED[stale]
+        _LOADED[key] = pretrained.load(name).recognition
+    return _LOADED[key]
+
+
+def _pick_device(device: str | torch.device | None) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+# ---------------------------------------------------------------------------------------- resampling
+
+
+def _up_down(fs_from: float, fs_to: float) -> tuple[int, int]:
+    """Integers with ``up / down ≈ fs_to / fs_from`` (denominator ≤ 1000; exact for the usual rates)."""
+    ratio = Fraction(fs_to / fs_from).limit_denominator(1000)
+    if ratio == 0:
+        raise ValueError(f"cannot resample from {fs_from} Hz to {fs_to} Hz: ratio below 1/1000")
+    return ratio.numerator, ratio.denominator
+
+
+def to_model_rate(f: np.ndarray, fs: float, fs_model: float) -> np.ndarray:
+    """Resample a fluorescence segment from ``fs`` to the model's rate with a polyphase FIR filter.
+
+    :func:`scipy.signal.resample_poly` (Kaiser window, β = 5) filters in the time domain, so a step or a
+    fast transient rings only within the filter's length and nothing wraps around the ends, unlike FFT
+    resampling. Samples stay aligned at ``t = i / fs``; the edges are padded with the segment's median.
+
+    Args:
+        f: One finite segment, shape ``(T,)``, sampled at ``fs`` Hz.
+        fs: Its sampling rate in Hz.
+        fs_model: The model's rate in Hz.
+
+    Returns:
+        The segment at ``fs_model``, shape ``(ceil(T · up / down),)`` with ``up / down ≈ fs_model / fs``,
+        float64.
+
+    Taught in: book chapter "Speed: amortized inference is fast".
+    """
+    from scipy.signal import resample_poly  # scipy.signal is slow to import; only needed here
+
+    up, down = _up_down(fs, fs_model)
+    if up == down:
+        return np.asarray(f, dtype=np.float64)
+    return resample_poly(np.asarray(f, dtype=np.float64), up, down, padtype="median")
+
+
+def to_user_rate(p: np.ndarray, n_out: int, fs_model: float, fs: float) -> np.ndarray:
+    """Map per-bin spike probabilities at the model's rate to expected spike counts per bin at ``fs``.
+
+    The rule: sample :math:`j` at the model's rate :math:`f_m` stands for the bin
+    :math:`[j/f_m, (j+1)/f_m)`, and its probability :math:`p_j` for a spike rate :math:`p_j f_m` that
+    is constant within the bin. Output sample :math:`i` is the integral of that rate over its own bin
+    :math:`[i/f_s, (i+1)/f_s)`, i.e. the expected number of spikes in it:
+
+    .. math:: \\hat n_i = \\sum_j p_j \\, f_m \\,
+        \\bigl|[j/f_m, (j+1)/f_m) \\cap [i/f_s, (i+1)/f_s)\\bigr| .
+
+    This is the convention of :func:`spikebook.metrics.rebin_to_rate` (bins start at the samples, counts
+    are split by overlap), so inferring at ``fs`` gives what inferring at the model's rate and re-binning
+    the result with it gives. Consequences: values are non-negative (an exact integral, not a filter:
+    no ringing); the total expected count is kept, exactly when the segment spans a whole number of model
+    bins, else up to the last model bin's share beyond the segment's end; for :math:`f_s \\ge f_m` every
+    output bin lies within at most two model bins with a total weight ≤ 1, so
+    :math:`\\hat n_i \\le \\max_j p_j \\le 1` is a per-bin spike probability (``fs = 120``:
+    :math:`\\hat n_{2j} = \\hat n_{2j+1} = p_j / 2`); for :math:`f_s < f_m` an output bin spans several
+    model bins and :math:`\\hat n_i` is an expected *count*, which can exceed 1 (``fs = 30``:
+    :math:`\\hat n_i = p_{2i} + p_{2i+1}`). It is not clipped, so that sums stay spike counts.
+
+    Args:
+        p: Spike probabilities at the model's rate, shape ``(m,)`` with ``m ≥ n_out · f_m / f_s``
+            (what :func:`to_model_rate` returns for ``n_out`` samples).
+        n_out: Number of output bins (the segment's length at ``fs``).
+        fs_model: The model's rate in Hz.
+        fs: The output rate in Hz.
+
+    Returns:
+        Expected spike counts per output bin, shape ``(n_out,)``, float64.
+
+    Taught in: book chapter "Speed: amortized inference is fast".
+    """
+    p = np.asarray(p, dtype=np.float64)
+    up, down = _up_down(fs, fs_model)
+    if p.shape[0] * down < n_out * up:
+        raise ValueError(f"{p.shape[0]} model bins do not cover {n_out} bins at {fs} Hz")
+    # Cumulative expected count at the model's bin edges (in model bins): C(0) = 0, C(j + 1) = Σ_{k≤j} p_k;
+    # C is piecewise linear in between, so np.interp integrates the piecewise-constant rate exactly.
+    cumulative = np.concatenate([[0.0], np.cumsum(p)])
+    tau = np.arange(n_out + 1, dtype=np.float64) * up / down  # output bin edges in model bins
+    return np.diff(np.interp(tau, np.arange(p.shape[0] + 1, dtype=np.float64), cumulative))
+
+
+# ---------------------------------------------------------------------------------------- chunking
+
+
+class _Window(NamedTuple):
+    """One network input: ``segment[start:start + length]``; outputs ``[keep_from, keep_to)`` are kept."""
+
+    segment: int
+    start: int
+    length: int
+    keep_from: int
+    keep_to: int
+
+
+def _windows(segment: int, m: int, core: int, halo: int) -> Iterator[_Window]:
+    """Cover ``range(m)`` by windows of length ``core + 2 · halo``, each output ≥ ``halo`` from a cut.
+
+    Window k starts at ``k · core``; the last one ends at ``m``. A window keeps its outputs from
+    ``halo`` after its start (from 0 for the first) to ``halo`` before its end (to ``m`` for the last),
+    so no kept output sees a cut within its receptive half-width ``halo``. A segment no longer than one
+    window is one window.
+    """
+    length = core + 2 * halo
+    if m <= length:
+        yield _Window(segment, 0, m, 0, m)
+        return
+    start = 0
+    while start + length < m:
+        yield _Window(segment, start, length, start + halo if start else 0, start + length - halo)
+        start += core
+    yield _Window(segment, m - length, length, m - length + halo, m)
+
+
+def _batches(windows: list[_Window], batch_size: int) -> Iterator[list[_Window]]:
+    """Group windows of equal length (so they stack) into batches of at most ``batch_size``."""
+    by_length: dict[int, list[_Window]] = {}
+    for window in windows:
+        by_length.setdefault(window.length, []).append(window)
+    for group in by_length.values():
+        for i in range(0, len(group), batch_size):
+            yield group[i : i + batch_size]
+
+
+# ---------------------------------------------------------------------------------------- entry point
+
+
+def infer(
+    traces: np.ndarray,
+    fs: float,
+    model: str | RecognitionModel = DEFAULT_MODEL,
+    n_samples: int = 30,
+    batch_size: int | None = None,
+    chunk_len: int | None = None,
+    device: str | torch.device | None = None,
+    *,
+    model_fs: float | None = None,
+    seed: int | None = 0,
+) -> np.ndarray:
+    """Per-bin spike probabilities for fluorescence traces, from a trained recognition network.
+
+    Amortized inference (Speiser et al. 2017, §3.2): no optimisation per trace, only network passes.
+    For DS-F the output is the exact factorized marginal :math:`q_\\phi(s_t = 1 \\mid f) = \\sigma(\\ell_t)`
+    (one CNN pass); for DS-NF (or any other recognition model) it is the Monte-Carlo marginal
+    :math:`\\frac1n\\sum_i q_\\phi(s_t = 1 \\mid f, s^{(i)}_{<t})` over ``n_samples`` sampled trains.
+
+    Traces must be on the scale the network was trained on (ΔF/F-like, the paper's simulations: a
+    baseline near −0.3 and spike amplitudes 0.25–0.5 for SCF): nothing is normalised here.
+
+    Args:
+        traces: Fluorescence, shape ``(n, T)`` (one row per trace) or ``(T,)``, floating point. NaN marks
+            missing samples (e.g. padding of shorter traces): they come back as NaN, and each run of
+            finite samples between NaNs is inferred separately, as its own trace.
+        fs: Sampling rate of ``traces`` in Hz. If it differs from the model's rate, traces are resampled
+            to it (:func:`to_model_rate`) and the probabilities mapped back (:func:`to_user_rate`).
+        model: A pretrained name (see :data:`spikebook.pretrained.RECIPES`, loaded with
+            :func:`spikebook.pretrained.load`) or a :class:`~spikebook.recognition.RecognitionModel`
+            instance (its weights are used as they are; it is copied, not moved, if it lives on another
+            device).
+        n_samples: Sampled trains averaged for non-factorized models (DS-NF); ignored for DS-F.
+        batch_size: Windows per network call. ``None``: ~40,000 bins per DS-F call on CPU (cache-sized
+            activations), ~512 sampled rows (windows × ``n_samples``) per DS-NF call; more on CUDA.
+        chunk_len: Core length of a window in model bins (the halo comes on top). ``None``: 2,500 for
+            DS-F; for DS-NF the total length divided by ``batch_size``, clipped to 2,000–10,000 (the
+            recurrent loop runs over a window's bins one after the other: short windows run side by side
+            when there is little data, long ones waste less on halos when there is a lot).
+        device: Torch device; ``None`` picks CUDA when available, else CPU.
+        model_fs: Sampling rate (Hz) of an instance ``model``; ``None`` means :data:`MODEL_FS_HZ`.
+            Pretrained names carry their own.
+        seed: Seed of the sampling for DS-NF (``None``: torch's global generator).
+
+    Returns:
+        Array of the shape of ``traces`` (1-D in, 1-D out), dtype float32 or float64 like the input:
+        per-bin spike probabilities at ``fs`` (expected spike counts per bin when ``fs`` is below the
+        model's rate, see :func:`to_user_rate`), NaN where the input is NaN.
+
+    Raises:
+        TypeError: ``traces`` not floating point; ``model`` neither a name nor a RecognitionModel;
+            ``fs`` not a number.
+        ValueError: ``traces`` empty, not 1-D/2-D, holding ±inf or an all-NaN trace; ``fs ≤ 0``; unknown
+            model name (the message lists the available ones); non-positive ``n_samples``,
+            ``batch_size`` or ``chunk_len``.
+        FileNotFoundError: A pretrained name whose checkpoint is not on disk (the message says how to
+            make it).
+
+    Example:
+        >>> probs = spikebook.infer(traces, fs=60.0)  # traces: (n_cells, T) NumPy array  # doctest: +SKIP
+
+    References:
+        Speiser et al. (2017), §3.2.
+
+    Taught in: book chapter "Speed: amortized inference is fast".
+    """
+    x, squeeze = _as_traces(traces)
+    fs = _check_rate("fs", fs)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+    _check_positive_int("batch_size", batch_size)
+    _check_positive_int("chunk_len", chunk_len)
+    network, fs_model = _resolve_model(model, model_fs)
+    dev = _pick_device(device)
+    param = next(network.parameters())
+    if param.device != dev:
+        network = copy.deepcopy(network).to(dev)
+        param = next(network.parameters())
+    factorized = isinstance(network, DSF)
+
+    # Segments: maximal runs of finite samples, at the model's rate.
+    resample = _up_down(fs, fs_model) != (1, 1)
+    out = np.full(x.shape, np.nan, dtype=np.result_type(x.dtype, np.float32))
+    sources: list[np.ndarray] = []  # per segment: fluorescence at the model's rate
+    targets: list[np.ndarray] = []  # per segment: probabilities at the model's rate (a view of out if no resampling)
+    places: list[tuple[int, int, int]] = []  # per segment: (row, start, end) in the input
+    for row, trace in enumerate(x):
+        finite = np.isfinite(trace)
+        change = np.flatnonzero(np.diff(np.concatenate([[False], finite, [False]]).astype(np.int8)))
+        for start, end in zip(change[::2], change[1::2]):
+            places.append((row, int(start), int(end)))
+            if resample:
+                sources.append(to_model_rate(trace[start:end], fs, fs_model))
+                targets.append(np.empty(sources[-1].shape[0], dtype=out.dtype))
+            else:
+                sources.append(trace[start:end])
+                targets.append(out[row, start:end])
+
+    if factorized:
+        halo = network.half_width  # exact: kept outputs never see a cut
+        core = chunk_len or _DSF_CHUNK
+        per_call = batch_size or max(1, _DSF_BINS_PER_CALL.get(dev.type, 40_000) // (core + 2 * halo))
+    else:
+        halo = round(DSNF_HALO_S * fs_model)
+        per_call = batch_size or max(1, _DSNF_ROWS_PER_CALL.get(dev.type, 512) // n_samples)
+        # The recurrent loop runs over a window's bins one after the other: short windows turn time into
+        # batch when there is little data (one trace: 5 windows of 2,000 + 2 · 300 bins side by side),
+        # long ones waste less on halos when there are enough windows to fill every call anyway.
+        total = sum(src.shape[0] for src in sources)
+        core = chunk_len or min(max(math.ceil(total / per_call), _DSNF_CHUNK[0]), _DSNF_CHUNK[1])
+    windows = [w for i, src in enumerate(sources) for w in _windows(i, src.shape[0], core, halo)]
+    generator = None if seed is None else torch.Generator(device=dev).manual_seed(seed)
+
+    with torch.inference_mode():
+        for batch in _batches(windows, per_call):
+            chunk = np.stack([sources[w.segment][w.start : w.start + w.length] for w in batch])
+            f = torch.from_numpy(chunk).to(device=dev, dtype=param.dtype)  # (b, length)
+            if factorized:
+                probs = network.marginals(f)  # exact marginals, (b, length)
+            else:
+                probs = network.marginals(f, n_samples, generator)  # Monte-Carlo marginals, (b, length)
+            probs = probs.cpu().numpy()
+            for w, p in zip(batch, probs):
+                targets[w.segment][w.keep_from : w.keep_to] = p[w.keep_from - w.start : w.keep_to - w.start]
+
+    if resample:
+        for (row, start, end), p in zip(places, targets):
+            out[row, start:end] = to_user_rate(p, end - start, fs_model, fs)
+    return out[0] if squeeze else out

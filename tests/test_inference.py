@@ -1,0 +1,246 @@
+"""Tests of spikebook.infer: shapes, NaN handling, exact chunking for DS-F, resampling rules, errors.
+
+Networks are untrained instances (float64 where exact equality is asserted): the plumbing under test
+does not depend on the weights, and the tests do not depend on training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import spikebook
+from spikebook import pretrained
+from spikebook.inference import _windows, infer, to_model_rate, to_user_rate
+from spikebook.metrics import rebin_to_rate
+from spikebook.recognition import DSF, DSNF, CNNConfig, RNNConfig
+
+
+@pytest.fixture
+def dsf() -> DSF:
+    return DSF().double().eval()
+
+
+def _traces(n: int, T: int, seed: int = 0) -> np.ndarray:
+    """SCF-like traces: baseline −0.3, decaying transients, noise."""
+    rng = np.random.default_rng(seed)
+    spikes = (rng.random((n, T)) < 0.015).astype(float)
+    calcium = np.zeros_like(spikes)
+    for t in range(T):
+        calcium[:, t] = 0.95 * (calcium[:, t - 1] if t else 0.0) + spikes[:, t]
+    return -0.3 + 0.4 * calcium + 0.1 * rng.standard_normal((n, T))
+
+
+def _marginals(model, f: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model.marginals(torch.from_numpy(np.atleast_2d(f))).numpy()
+
+
+def test_public_api():
+    assert spikebook.infer is infer
+    assert "infer" in spikebook.__all__
+
+
+def test_shape_and_nan_round_trip(dsf):
+    x = _traces(4, 1_500)
+    x[1, 1_200:] = np.nan  # padding of a shorter trace
+    x[2, :50] = np.nan  # leading padding
+    x[3, 600:640] = np.nan  # dropped frames inside a trace
+    out = infer(x, 60.0, dsf)
+    assert out.shape == x.shape and out.dtype == np.float64
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(x))
+    finite = out[~np.isnan(out)]
+    assert (finite >= 0).all() and (finite <= 1).all()
+    # each finite run is inferred as its own trace
+    np.testing.assert_allclose(out[1, :1_200], _marginals(dsf, x[1, :1_200])[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out[3, :600], _marginals(dsf, x[3, :600])[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out[3, 640:], _marginals(dsf, x[3, 640:])[0], rtol=0, atol=1e-12)
+
+
+def test_one_dimensional_in_one_dimensional_out():
+    x = _traces(1, 800)[0].astype(np.float32)
+    out = infer(x, 60.0, DSF())
+    assert out.shape == (800,) and out.dtype == np.float32
+
+
+@pytest.mark.parametrize(("chunk_len", "batch_size"), [(200, 1), (300, 3), (1_000, None), (5_000, None)])
+def test_dsf_chunking_is_exact(dsf, chunk_len, batch_size):
+    x = _traces(3, 2_345)
+    out = infer(x, 60.0, dsf, chunk_len=chunk_len, batch_size=batch_size)
+    np.testing.assert_allclose(out, _marginals(dsf, x), rtol=0, atol=1e-12)
+
+
+def test_dsf_chunking_is_exact_for_a_small_network():
+    model = DSF(CNNConfig(filters=(4,), widths=(5,), out_width=3)).double()  # half-width 3
+    x = _traces(2, 100)
+    out = infer(x, 60.0, model, chunk_len=1, batch_size=7)  # windows of 1 + 2·3 bins
+    np.testing.assert_allclose(out, _marginals(model, x), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("m", "core", "halo"), [(10, 3, 2), (100, 7, 5), (1_000, 250, 51), (20, 100, 51), (57, 1, 0)])
+def test_windows_cover_every_bin_away_from_cuts(m, core, halo):
+    kept = np.zeros(m, dtype=int)
+    for w in _windows(0, m, core, halo):
+        assert 0 <= w.start and w.start + w.length <= m
+        assert w.length == min(m, core + 2 * halo)
+        lo = w.start + halo if w.start > 0 else 0  # a cut is a window edge that is not a segment edge
+        hi = w.start + w.length - halo if w.start + w.length < m else m
+        assert lo <= w.keep_from and w.keep_to <= hi
+        kept[w.keep_from : w.keep_to] += 1
+    assert (kept >= 1).all()
+
+
+def test_dsnf_single_window_equals_marginals():
+    model = DSNF(RNNConfig(n_backward=8, n_forward=8)).double()
+    x = _traces(3, 150)
+    out = infer(x, 60.0, model, n_samples=7, seed=3)
+    with torch.no_grad():
+        ref = model.marginals(torch.from_numpy(x), 7, torch.Generator().manual_seed(3)).numpy()
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12)
+
+
+def test_dsnf_chunked_shapes_seeds_and_nan():
+    model = DSNF(RNNConfig(n_backward=8, n_forward=8))
+    x = _traces(2, 300)
+    x[0, 250:] = np.nan
+    # at a declared 6 Hz the halo is 5 s = 30 bins: windows of 50 + 2·30 bins, several per trace
+    kwargs = {"n_samples": 3, "chunk_len": 50, "model_fs": 6.0}
+    a = infer(x, 6.0, model, seed=1, **kwargs)
+    b = infer(x, 6.0, model, seed=1, **kwargs)
+    c = infer(x, 6.0, model, seed=2, **kwargs)
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(x))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a[1], c[1])
+    assert ((a[1] >= 0) & (a[1] <= 1)).all()
+
+
+def test_to_user_rate_known_answers():
+    rng = np.random.default_rng(0)
+    p = rng.random(20) * 0.5
+    # fs = 120 Hz from 60 Hz: model bin j = output bins 2j and 2j + 1, each with half its probability
+    np.testing.assert_allclose(to_user_rate(p, 40, 60.0, 120.0), np.repeat(p / 2, 2), atol=1e-12)
+    # fs = 30 Hz: output bin i = model bins 2i and 2i + 1
+    np.testing.assert_allclose(to_user_rate(p, 10, 60.0, 30.0), p[::2] + p[1::2], atol=1e-12)
+    # same rate: identity
+    np.testing.assert_allclose(to_user_rate(p, 20, 60.0, 60.0), p, atol=1e-12)
+
+
+@pytest.mark.parametrize("fs", [7.8125, 25.0, 30.0, 100.0, 120.0, 59.94])
+def test_to_user_rate_preserves_counts(fs):
+    rng = np.random.default_rng(1)
+    n = 150
+    m = to_model_rate(np.zeros(n), fs, 60.0).shape[0]
+    p = rng.random(m) * 0.3
+    counts = to_user_rate(p, n, 60.0, fs)
+    assert counts.shape == (n,) and (counts >= 0).all()
+    # the total is kept up to the share of the last model bin that lies beyond the segment
+    assert -1e-9 <= p.sum() - counts.sum() <= p[-1] + 1e-9
+    if fs >= 60.0:
+        assert counts.max() <= p.max() + 1e-12  # still probabilities
+    # the same convention as the metrics' re-binning (complete bins)
+    complete = rebin_to_rate(p, 60.0, fs)
+    np.testing.assert_allclose(counts[: complete.shape[0]], complete, atol=1e-12)
+
+
+def test_to_model_rate_is_polyphase_and_aligned():
+    fs, T = 30.0, 600
+    t = np.arange(T) / fs
+    f = np.sin(2 * np.pi * 0.5 * t)  # 0.5 Hz, far below both Nyquist rates
+    g = to_model_rate(f, fs, 60.0)
+    assert g.shape == (2 * T,)
+    t60 = np.arange(2 * T) / 60.0
+    interior = slice(100, 2 * T - 100)
+    np.testing.assert_allclose(g[interior], np.sin(2 * np.pi * 0.5 * t60[interior]), atol=1e-3)
+
+
+@pytest.mark.parametrize("fs", [30.0, 120.0])
+def test_resampling_path(dsf, fs):
+    x = _traces(2, 900)
+    x[1, 700:] = np.nan
+    out = infer(x, fs, dsf)
+    assert out.shape == x.shape
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(x))
+    for row, end in ((0, 900), (1, 700)):  # oracle: resample, infer at 60 Hz, integrate back
+        p60 = _marginals(dsf, to_model_rate(x[row, :end], fs, 60.0))[0]
+        np.testing.assert_allclose(out[row, :end], to_user_rate(p60, end, 60.0, fs), atol=1e-12)
+        np.testing.assert_allclose(out[row, :end].sum(), p60.sum(), rtol=1e-10)  # whole model bins here
+    if fs > 60.0:
+        assert np.nanmax(out) <= 1.0
+
+
+def test_model_fs_of_an_instance(dsf):
+    x = _traces(1, 400)
+    # an instance declared to run at 30 Hz sees 30 Hz data unchanged
+    np.testing.assert_allclose(infer(x, 30.0, dsf, model_fs=30.0), _marginals(dsf, x), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("traces", "kwargs", "error", "match"),
+    [
+        (np.zeros((2, 3, 4)), {}, ValueError, "shape"),
+        (np.arange(10), {}, TypeError, "floating-point"),
+        (np.zeros((2, 0)), {}, ValueError, "empty"),
+        (np.array([[0.1, 0.2], [np.nan, np.nan]]), {}, ValueError, "all NaN"),
+        (np.array([0.1, np.inf]), {}, ValueError, "inf"),
+        (np.zeros(10), {"fs": 0.0}, ValueError, "positive"),
+        (np.zeros(10), {"fs": -60.0}, ValueError, "positive"),
+        (np.zeros(10), {"fs": float("nan")}, ValueError, "positive"),
+        (np.zeros(10), {"fs": "60"}, TypeError, "number"),
+        (np.zeros(10), {"n_samples": 0}, ValueError, "n_samples"),
+        (np.zeros(10), {"chunk_len": 0}, ValueError, "chunk_len"),
+        (np.zeros(10), {"model": "dsf-nope"}, ValueError, "dsf-scf-60hz"),
+        (np.zeros(10), {"model": torch.nn.Linear(2, 2)}, TypeError, "RecognitionModel"),
+    ],
+)
+def test_errors(traces, kwargs, error, match):
+    kwargs = {"fs": 60.0, "model": DSF(), **kwargs}
+    with pytest.raises(error, match=match):
+        infer(traces, **kwargs)
+
+
+def test_missing_checkpoint_names_the_command(monkeypatch, tmp_path):
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="python -m spikebook.pretrained train"):
+        infer(np.zeros(10), 60.0, "dsf-scf-60hz")
+
+
+@pytest.mark.skipif(not pretrained.checkpoint_path("dsf-scf-60hz").exists(), reason="checkpoint not trained yet")
+def test_pretrained_name():
+    x = _traces(2, 600).astype(np.float32)
+    out = infer(x, 60.0, "dsf-scf-60hz")
+    ref = _marginals(pretrained.load("dsf-scf-60hz").recognition, x)
+    np.testing.assert_allclose(out, ref, atol=1e-6)
+
+
+# ------------------------------------------------------------------ the speed experiment (chapter §3.2)
+
+
+def test_cnn_flops_of_the_paper_layout():
+    from spikebook.experiments.speed import cnn_flops
+
+    # 2·T·(1·30·31 + 30·25·21 + 25·25·21 + 25·20·13 + 20·15·11 + 15·1·11) for T = 10,000
+    assert cnn_flops(DSF(), 10_000) == 2 * 10_000 * 39_770
+
+
+def test_speed_table_smoke_and_csv_round_trip(tmp_path):
+    from spikebook.experiments.speed import read_csv, speed_table, speed_traces, write_csv
+
+    traces = speed_traces(4, n_steps=300)
+    assert traces.shape == (4, 300) and traces.dtype == np.float32 and np.isfinite(traces).all()
+    rows = speed_table(
+        n_traces=3, n_steps=300, n_samples=2, nf_traces=2, ar2_traces=2, n_single=2, repeats=1, devices=["cpu"],
+        dsnf=DSNF(RNNConfig(n_backward=8, n_forward=8)),
+    )
+    assert [(r.method, r.batch) for r in rows] == [
+        ("DS-F", 1), ("DS-F", 3), ("DS-NF", 1), ("DS-NF", 2), ("OASIS AR(1)", 1), ("OASIS AR(2)", 1)
+    ]
+    assert all(r.seconds_per_trace > 0 for r in rows)
+    oasis = rows[4].seconds_per_trace
+    assert rows[4].ratio_to_oasis == 1.0
+    assert all(np.isclose(r.ratio_to_oasis, r.seconds_per_trace / oasis) for r in rows)
+    assert rows[0].paper_seconds == 0.05 and rows[2].paper_seconds == 4.6 and np.isnan(rows[5].paper_seconds)
+    assert "2 traces, not 3" in rows[3].note
+    back = read_csv(write_csv(rows, tmp_path / "speed.csv"))
+    assert [r[:3] for r in back] == [r[:3] for r in rows]
+    np.testing.assert_allclose([r.seconds_per_trace for r in back], [r.seconds_per_trace for r in rows], rtol=1e-5)
