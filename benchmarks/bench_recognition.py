@@ -21,23 +21,11 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
-from collections.abc import Callable
 
 import torch
 
+from spikebook.experiments.speed import best_time
 from spikebook.recognition import DSF, DSNF
-
-
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    """Best wall-clock time in seconds of ``repeats`` calls of ``fn`` (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -6,25 +6,15 @@ done with numpy and ``scipy.signal.lfilter``. Run: ``python benchmarks/bench_sim
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.signal
 import torch
 
 from spikebook.data.simulate import SimulationConfig, simulate
+from spikebook.experiments.speed import best_time
 from spikebook.generative import BernoulliPrior, MLphys
 
 N_CELLS, N_RATES, N_STEPS, FS = 100, 3, 10_000, 60.0
-
-
-def best_of(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def lfilter_reference() -> None:
@@ -43,11 +33,11 @@ def mlphys() -> None:
 
 
 def main() -> None:
-    rows = [("scipy lfilter AR(1) (reference)", best_of(lfilter_reference))]
+    rows = [("scipy lfilter AR(1) (reference)", best_time(lfilter_reference, repeats=5))]
     for model in ("SCF", "SCDF"):
         config = SimulationConfig(model=model, n_cells=N_CELLS, n_steps=N_STEPS, fs=FS)
-        rows.append((f"spikebook {model}", best_of(lambda config=config: simulate(config))))
-    rows.append(("spikebook MLphys", best_of(mlphys)))
+        rows.append((f"spikebook {model}", best_time(lambda config=config: simulate(config), repeats=5)))
+    rows.append(("spikebook MLphys", best_time(mlphys, repeats=5)))
     print(f"{N_CELLS} cells x {N_RATES} traces x {N_STEPS} steps, torch threads = {torch.get_num_threads()}")
     print(f"{'what':34s} {'seconds':>8s} {'x lfilter':>9s}")
     for name, seconds in rows:
