@@ -56,6 +56,7 @@ from torch import Tensor
 
 from spikebook import plotting, pretrained
 from spikebook.data.simulate import SimulatedData, paper_datasets
+from spikebook.experiments import RESULTS_DIR
 from spikebook.generative import BernoulliPrior
 from spikebook.metrics import binned_correlation
 from spikebook.recognition import DSF, DSNF, CNNConfig, RecognitionModel, RNNConfig
@@ -81,7 +82,6 @@ __all__ = [
 ]
 
 #: Where the full-mode run writes its CSV files (the book's ``results/`` folder of a source checkout).
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "book" / "results"
 
 #: Per-cell VIMCO steps of the shipped full-mode run (DS-F on a 2-core CPU, one thread). A DS-F step at
 #: the recipe's sizes (K = 64, 20 chunks of 300 bins) costs ~35 ms on an idle core, so 30 cells × 1,000

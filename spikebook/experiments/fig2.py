@@ -51,6 +51,7 @@ from torch.func import functional_call
 
 from spikebook import pretrained
 from spikebook.data.simulate import SimulatedData, paper_datasets
+from spikebook.experiments import RESULTS_DIR
 from spikebook.generative import CalciumModel
 from spikebook.metrics import binned_correlation
 from spikebook.recognition import RecognitionModel
@@ -86,7 +87,6 @@ CHECKPOINTS = {"DS-F": "dsf-scdf-60hz", "DS-NF": "dsnf-scdf-60hz"}
 #: One colour per recognition model (a colour-blind-safe pair).
 MODEL_COLORS = {"DS-F": "#e66101", "DS-NF": "#5e3c99"}
 #: Where the full-mode results are cached (the book's ``results/`` folder of an editable install).
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "book" / "results"
 _FILES = {"traces": "fig2_traces.csv", "counts": "fig2_counts.csv", "example": "fig2_example.npz",
           "meta": "fig2_meta.json"}
 

@@ -64,6 +64,7 @@ from torch import nn
 
 from spikebook.baselines import cdec, gibbs_scf
 from spikebook.data.simulate import SimulatedData, paper_datasets
+from spikebook.experiments import RESULTS_DIR
 from spikebook.generative import BernoulliPrior, CalciumModel
 from spikebook.metrics import binned_correlation
 from spikebook.recognition import RecognitionModel
@@ -105,7 +106,6 @@ PAPER = {"DS-F": (0.88, 0.01), "DS-NF": (0.89, 0.01), "CDEC": (0.86, 0.01), "MCM
 #: Sampling rate of the simulated data (Hz); scores use bins of one sample (16.6 ms).
 FS = 60.0
 
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "book" / "results"
 #: Cached full-size summary (one row per method) and per-cell scores.
 SUMMARY_PATH = RESULTS_DIR / "table1_scf.csv"
 CELLS_PATH = RESULTS_DIR / "table1_scf_cells.csv"
