@@ -8,21 +8,54 @@ are read as NaN. Nothing is read or downloaded on import.
 Where the data live: :func:`spikebook.data.paths.data_root` resolves the folder that contains
 ``spikefinder/`` (with ``train/``, ``test/``, ``submissions/``, ``official_results/``).
 
+* :func:`read_spikefinder_csv`: one CSV as a NaN-padded ``(T, N)`` array.
+* :func:`load_spikefinder`: one :class:`SpikefinderNeuron` per column (calcium, spikes, fs, dataset,
+  indicator, split), with a :class:`SpikefinderData` report of whatever calcium is missing.
+* :func:`chen2013_approximation`: 100 Hz stand-ins for training sets 7/8 built from the CASCADE files.
+* :func:`split_by_neuron`, :func:`leave_one_dataset_out`, :func:`official_split`: splits of whole
+  neurons, never of overlapping windows.
+* :func:`fetch_spikefinder`: explicit download of the official archives (pooch).
+
 Taught in: book chapter 'Spikefinder and how it is scored'.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, NamedTuple
 
 import numpy as np
+import scipy.io
 
-from spikebook.data.paths import DATA_ENV_VAR
+from spikebook.data.paths import DATA_ENV_VAR, data_root
+from spikebook.data.preprocess import bin_spike_times, resample
 
-__all__ = ["read_spikefinder_csv"]
+__all__ = [
+    "SPIKEFINDER_FS",
+    "SPIKEFINDER_INDICATORS",
+    "SPIKEFINDER_SETS",
+    "SPIKEFINDER_SHA256",
+    "SPIKEFINDER_URLS",
+    "MissingCalcium",
+    "NeuronSplit",
+    "SpikefinderData",
+    "SpikefinderDataWarning",
+    "SpikefinderNeuron",
+    "chen2013_approximation",
+    "fetch_spikefinder",
+    "leave_one_dataset_out",
+    "load_spikefinder",
+    "official_split",
+    "read_spikefinder_csv",
+    "split_by_neuron",
+]
 
 # An empty CSV field: at the start of a line before a comma, between two commas, or after the last comma.
 _EMPTY_FIELD = re.compile(r"(?:(?<=,)|^)(?=,|$)", flags=re.MULTILINE)
@@ -62,3 +95,489 @@ def read_spikefinder_csv(path: str | os.PathLike[str]) -> np.ndarray:
     if values.shape[1] != len(names):
         raise ValueError(f"{path}: header has {len(names)} columns but the rows have {values.shape[1]}")
     return values
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dataset metadata
+# ---------------------------------------------------------------------------------------------------------
+
+#: Sampling rate of every Spikefinder file, in Hz (10 ms bins).
+SPIKEFINDER_FS = 100.0
+
+#: Dataset numbers of each official split.
+SPIKEFINDER_SETS: dict[str, tuple[int, ...]] = {"train": tuple(range(1, 11)), "test": (1, 2, 3, 4, 5)}
+
+#: Calcium indicator per dataset number (test sets 1-5 share the experiments of training sets 1-5). Set 9
+#: follows the poster and Berens et al. (2018); the challenge web site labels it "OGB-1", which looks wrong.
+SPIKEFINDER_INDICATORS: dict[int, str] = {
+    1: "OGB-1",
+    2: "OGB-1",
+    3: "GCaMP6s",
+    4: "OGB-1",
+    5: "GCaMP6s",
+    6: "GCaMP5k",
+    7: "GCaMP6f",
+    8: "GCaMP6s",
+    9: "jRCaMP1a",
+    10: "jRGECO1a",
+}
+
+#: Training sets that are Chen et al. (2013) recordings, also in ``<data root>/cascade_chen2013``.
+CHEN2013_SETS: dict[int, str] = {7: "GCaMP6f", 8: "GCaMP6s"}
+
+#: The column mapping Spikefinder set 7/8 -> CASCADE recording, inside ``<data root>/cascade_chen2013``.
+CHEN2013_MAPPING_FILE = "spikefinder_7_8_to_cascade_mapping.csv"
+
+#: Official archives (Amazon S3 bucket of the challenge; the train URL is the one the original code used).
+#: UNVERIFIED HERE: this machine has no network, so neither the URLs' current availability nor the
+#: archives' SHA256 could be checked. ``None`` means "no known hash": :func:`fetch_spikefinder` then
+#: downloads without verification, warns, and reports the hash it saw so you can pin it.
+SPIKEFINDER_URLS: dict[str, str] = {
+    "train": "https://s3.amazonaws.com/neuro.datasets/challenges/spikefinder/spikefinder.train.zip",
+    "test": "https://s3.amazonaws.com/neuro.datasets/challenges/spikefinder/spikefinder.test.zip",
+}
+SPIKEFINDER_SHA256: dict[str, str | None] = {"train": None, "test": None}  # unverified here
+
+Split = Literal["train", "test"]
+
+
+def _check_split(split: str) -> None:
+    if split not in SPIKEFINDER_SETS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+
+
+def spikefinder_file(root: Path, split: Split, dataset: int, kind: Literal["calcium", "spikes"]) -> Path:
+    """Path of ``<root>/spikefinder/<split>/<dataset>.<split>.<kind>.csv`` (it need not exist)."""
+    return root / "spikefinder" / split / f"{dataset}.{split}.{kind}.csv"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Records
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpikefinderNeuron:
+    """One Spikefinder neuron (one CSV column), padding removed.
+
+    Attributes:
+        calcium: ``(T,)`` fluorescence at ``fs`` Hz (arbitrary units), or None where no calcium is on hand.
+        spikes: ``(T,)`` spike counts per 10 ms bin. For ``approximate`` neurons these are the CASCADE AP
+            times re-binned at 100 Hz, not the official column.
+        fs: sampling rate in Hz (100).
+        dataset: the Spikefinder dataset number, 1-10 (use ``dataset - 1`` as an embedding index).
+        split: ``"train"`` or ``"test"``.
+        column: the column in the official CSV (0-based).
+        indicator: e.g. ``"GCaMP6s"``.
+        approximate: True where the data were rebuilt from another source (sets 7/8 from CASCADE at ~60 Hz,
+            resampled) and are *not* the challenge's files.
+        source: where the calcium came from (a file name, or ``"cascade:<file>#<index>"``).
+    """
+
+    calcium: np.ndarray | None
+    spikes: np.ndarray
+    fs: float
+    dataset: int
+    split: Split
+    column: int
+    indicator: str
+    approximate: bool = False
+    source: str = ""
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """``(split, dataset, column)``: identifies the neuron; used by the splits."""
+        return (self.split, self.dataset, self.column)
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the recording in seconds."""
+        return self.spikes.size / self.fs
+
+
+@dataclass(frozen=True)
+class MissingCalcium:
+    """Calcium that is not on hand for some columns of one dataset.
+
+    Attributes:
+        split: ``"train"`` or ``"test"``.
+        dataset: dataset number.
+        columns: the columns (neurons) without calcium.
+        n_neurons: the number of neurons of the dataset (from the spike file).
+        reason: why (which file is absent, or which columns have no CASCADE match).
+    """
+
+    split: Split
+    dataset: int
+    columns: tuple[int, ...]
+    n_neurons: int
+    reason: str
+
+    @property
+    def whole_set(self) -> bool:
+        return len(self.columns) == self.n_neurons
+
+
+class SpikefinderDataWarning(UserWarning):
+    """Some Spikefinder data are missing or approximated; the message lists which."""
+
+
+@dataclass(frozen=True)
+class SpikefinderData:
+    """The result of :func:`load_spikefinder`.
+
+    Attributes:
+        neurons: every neuron whose spike file was found (``calcium`` may be None).
+        missing: one entry per dataset with columns lacking calcium (never silently dropped).
+        missing_spike_files: ``(split, dataset)`` pairs whose spike file is absent.
+    """
+
+    neurons: tuple[SpikefinderNeuron, ...]
+    missing: tuple[MissingCalcium, ...]
+    missing_spike_files: tuple[tuple[str, int], ...]
+
+    def with_calcium(self) -> list[SpikefinderNeuron]:
+        """The neurons usable for training or scoring a model (calcium on hand)."""
+        return [n for n in self.neurons if n.calcium is not None]
+
+    def report(self) -> str:
+        """A readable list of what is missing or approximated (empty string if nothing)."""
+        lines = [f"{s}.{d}: no spike file" for s, d in self.missing_spike_files]
+        lines += [
+            f"{m.split}.{m.dataset}: no calcium for "
+            + ("all" if m.whole_set else f"{len(m.columns)} of")
+            + f" {m.n_neurons} neurons"
+            + ("" if m.whole_set else f" (columns {list(m.columns)})")
+            + f" ({m.reason})"
+            for m in self.missing
+        ]
+        approx = sorted({(n.split, n.dataset) for n in self.neurons if n.approximate})
+        lines += [f"{s}.{d}: calcium APPROXIMATED from CASCADE (resampled ~60 -> 100 Hz)" for s, d in approx]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _columns(values: np.ndarray) -> list[np.ndarray]:
+    """Split a NaN-padded ``(T, N)`` array into its N columns with the trailing padding cut."""
+    out = []
+    for j in range(values.shape[1]):
+        finite = np.flatnonzero(~np.isnan(values[:, j]))
+        out.append(values[: finite[-1] + 1 if finite.size else 0, j].copy())
+    return out
+
+
+def _read_mapping(root: Path) -> dict[tuple[int, int], dict[str, str]]:
+    path = root / "cascade_chen2013" / CHEN2013_MAPPING_FILE
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return {(int(r["spikefinder_train_set"]), int(r["spikefinder_column"])): r for r in rows}
+
+
+def chen2013_approximation(
+    dataset: int, root: str | os.PathLike[str] | None = None
+) -> dict[int, SpikefinderNeuron]:
+    """Approximate Spikefinder training set 7 or 8 at 100 Hz from the CASCADE Chen et al. (2013) files.
+
+    For each column listed in ``spikefinder_7_8_to_cascade_mapping.csv`` with a CASCADE match, the matched
+    recording's ``fluo_mean`` (ΔF/F at ~60.06 Hz) is resampled to 100 Hz with the polyphase filter of
+    :func:`spikebook.data.preprocess.resample`, and its AP times are re-binned on the 100 Hz grid
+    ``t_0 + i / 100`` s (``t_0`` the first frame time), so sample ``i`` of calcium and spikes refer to the
+    same instant. The result is **not** the challenge's calcium (different preprocessing and length); the
+    records carry ``approximate=True``.
+
+    Args:
+        dataset: 7 (GCaMP6f) or 8 (GCaMP6s).
+        root: the data folder (default: ``SPIKEBOOK_DATA``), holding ``cascade_chen2013/``.
+
+    Returns:
+        ``{column: SpikefinderNeuron}`` for the matched columns only.
+
+    Raises:
+        ValueError: if ``dataset`` is not 7 or 8.
+        FileNotFoundError: if the mapping or a CASCADE file is absent.
+    """
+    if dataset not in CHEN2013_SETS:
+        raise ValueError(
+            f"only training sets {sorted(CHEN2013_SETS)} are Chen et al. 2013 data, got {dataset}"
+        )
+    root = data_root(root)
+    mapping = _read_mapping(root)
+    if not mapping:
+        raise FileNotFoundError(f"{root / 'cascade_chen2013' / CHEN2013_MAPPING_FILE} not found")
+    cache: dict[str, np.ndarray] = {}
+    out = {}
+    for (d, column), row in sorted(mapping.items()):
+        if d != dataset or not row["cascade_file"]:
+            continue
+        path = root / "cascade_chen2013" / row["cascade_folder"] / row["cascade_file"]
+        if row["cascade_file"] not in cache:
+            if not path.is_file():
+                raise FileNotFoundError(f"CASCADE file named in the mapping is absent: {path}")
+            mat = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)["CAttached"]
+            cache[row["cascade_file"]] = np.atleast_1d(mat)
+        index = int(row["cascade_recording_index_0based"])
+        rec = cache[row["cascade_file"]][index]
+        frames_s = np.asarray(rec.fluo_time, dtype=np.float64)
+        fs_native = 1.0 / float(np.median(np.diff(frames_s)))
+        calcium = resample(np.asarray(rec.fluo_mean, dtype=np.float64), fs_native, SPIKEFINDER_FS)
+        grid_s = frames_s[0] + np.arange(calcium.size) / SPIKEFINDER_FS
+        spikes = bin_spike_times(np.atleast_1d(rec.events_AP) / 1e4, grid_s)  # events_AP in units of 1e-4 s
+        out[column] = SpikefinderNeuron(
+            calcium=calcium,
+            spikes=spikes,
+            fs=SPIKEFINDER_FS,
+            dataset=dataset,
+            split="train",
+            column=column,
+            indicator=SPIKEFINDER_INDICATORS[dataset],
+            approximate=True,
+            source=f"cascade:{row['cascade_file']}#{index}",
+        )
+    return out
+
+
+def load_spikefinder(
+    split: Split,
+    datasets: Sequence[int] | None = None,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    approximate_chen2013: bool = True,
+    warn: bool = True,
+) -> SpikefinderData:
+    """Read the Spikefinder neurons of one split, one record per neuron.
+
+    For each dataset, ``N.<split>.spikes.csv`` gives the neurons; ``N.<split>.calcium.csv`` their calcium
+    when present. Where the calcium file of training set 7 or 8 is absent and ``approximate_chen2013`` is
+    set, the matched CASCADE recordings stand in (:func:`chen2013_approximation`; ``approximate=True``,
+    and those neurons' spikes are the CASCADE ones). Whatever is missing is listed in
+    :attr:`SpikefinderData.missing` and, if ``warn``, announced with a :class:`SpikefinderDataWarning`.
+    With the complete official data nothing is missing and no approximation is used.
+
+    Args:
+        split: ``"train"`` (sets 1-10) or ``"test"`` (sets 1-5).
+        datasets: dataset numbers to read (default: all of the split).
+        root: the data folder holding ``spikefinder/`` (default: ``SPIKEBOOK_DATA``).
+        approximate_chen2013: rebuild missing set 7/8 calcium from ``cascade_chen2013/``.
+        warn: issue a warning listing what is missing or approximated.
+
+    Returns:
+        :class:`SpikefinderData`; every neuron is ``(T,)`` at 100 Hz, padding removed.
+
+    Raises:
+        ValueError: for an unknown split or dataset, or if calcium and spikes of a column differ in length.
+        FileNotFoundError: if the data folder does not exist.
+    """
+    _check_split(split)
+    root = data_root(root)
+    datasets = SPIKEFINDER_SETS[split] if datasets is None else tuple(datasets)
+    bad = [d for d in datasets if d not in SPIKEFINDER_SETS[split]]
+    if bad:
+        raise ValueError(f"no {split} datasets {bad}; the {split} sets are {SPIKEFINDER_SETS[split]}")
+    neurons: list[SpikefinderNeuron] = []
+    missing: list[MissingCalcium] = []
+    missing_spikes: list[tuple[str, int]] = []
+    for d in datasets:
+        spike_path = spikefinder_file(root, split, d, "spikes")
+        if not spike_path.is_file():
+            missing_spikes.append((split, d))
+            continue
+        spikes = _columns(read_spikefinder_csv(spike_path))
+        calcium_path = spikefinder_file(root, split, d, "calcium")
+        calcium: dict[int, np.ndarray] = {}
+        approx: dict[int, SpikefinderNeuron] = {}
+        reason = ""
+        if calcium_path.is_file():
+            cols = _columns(read_spikefinder_csv(calcium_path))
+            if len(cols) != len(spikes):
+                raise ValueError(
+                    f"{calcium_path.name} has {len(cols)} columns, {spike_path.name} {len(spikes)}"
+                )
+            calcium = dict(enumerate(cols))
+        elif split == "train" and d in CHEN2013_SETS and approximate_chen2013:
+            try:
+                approx = chen2013_approximation(d, root)
+                reason = f"{calcium_path.name} absent; no CASCADE match for these columns"
+            except FileNotFoundError as err:
+                reason = f"{calcium_path.name} absent and no CASCADE approximation ({err})"
+        else:
+            reason = f"{calcium_path.name} absent"
+        for j, s in enumerate(spikes):
+            if j in approx:
+                neurons.append(approx[j])
+                continue
+            c = calcium.get(j)
+            if c is not None and c.size != s.size:
+                raise ValueError(f"{split}.{d} column {j}: calcium has {c.size} samples, spikes {s.size}")
+            neurons.append(
+                SpikefinderNeuron(
+                    calcium=c,
+                    spikes=s,
+                    fs=SPIKEFINDER_FS,
+                    dataset=d,
+                    split=split,
+                    column=j,
+                    indicator=SPIKEFINDER_INDICATORS[d],
+                    source=calcium_path.name if c is not None else "",
+                )
+            )
+        lacking = tuple(j for j in range(len(spikes)) if j not in calcium and j not in approx)
+        if lacking:
+            missing.append(MissingCalcium(split, d, lacking, len(spikes), reason))
+    data = SpikefinderData(tuple(neurons), tuple(missing), tuple(missing_spikes))
+    if warn and (data.missing or data.missing_spike_files or any(n.approximate for n in neurons)):
+        warnings.warn(
+            f"Spikefinder {split} data incomplete or approximated:\n{data.report()}",
+            SpikefinderDataWarning,
+            stacklevel=2,
+        )
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Download (explicit, never on import)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def fetch_spikefinder(
+    root: str | os.PathLike[str] | None = None,
+    splits: Sequence[Split] = ("train", "test"),
+    sha256: dict[str, str | None] | None = None,
+) -> Path:
+    """Download the official Spikefinder archives and unpack their CSVs into ``<root>/spikefinder/<split>/``.
+
+    Needs a network and ``pooch``. The archives are cached by pooch in ``<root>/spikefinder/archives`` and
+    checked against ``sha256`` (default :data:`SPIKEFINDER_SHA256`). The URLs and hashes are **unverified
+    here** (written without network access): where a hash is None the download is not verified; a
+    :class:`SpikefinderDataWarning` says so and gives the SHA256 actually seen, to pin. Existing CSVs in
+    the target folders are overwritten. The official test archive holds calcium only; the test spikes
+    were released later (Berens et al. 2018, berenslab/spikefinder_analysis).
+
+    Args:
+        root: the data folder (default: ``SPIKEBOOK_DATA``); it must exist.
+        splits: which archives.
+        sha256: ``{split: hex digest or None}`` overriding the defaults.
+
+    Returns:
+        ``<root>/spikefinder``.
+
+    Raises:
+        ConnectionError: if an archive cannot be downloaded (e.g. offline); the message names the URL.
+        ImportError: if pooch is not installed.
+    """
+    import zipfile
+
+    import pooch  # optional dependency, imported only when a download is asked for
+
+    root = data_root(root)
+    hashes = {**SPIKEFINDER_SHA256, **(sha256 or {})}
+    target = root / "spikefinder"
+    for split in splits:
+        _check_split(split)
+        url = SPIKEFINDER_URLS[split]
+        try:
+            archive = pooch.retrieve(
+                url,
+                known_hash=hashes[split],
+                path=target / "archives",
+                fname=Path(url).name,
+                progressbar=False,
+            )
+        except (OSError, ValueError) as err:
+            if isinstance(err, ValueError) and "hash" in str(err).lower():
+                raise  # a checksum mismatch is not a network problem
+            raise ConnectionError(
+                f"could not download the Spikefinder {split} archive from {url}: {err}"
+            ) from err
+        except Exception as err:  # requests' exceptions do not all derive from OSError
+            raise ConnectionError(
+                f"could not download the Spikefinder {split} archive from {url}: {err}"
+            ) from err
+        if hashes[split] is None:
+            warnings.warn(
+                f"{Path(url).name} was not checked against a known hash (unverified here); its SHA256 is "
+                f"{pooch.file_hash(archive)}",
+                SpikefinderDataWarning,
+                stacklevel=2,
+            )
+        (target / split).mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(archive) as zf:
+            for name in zf.namelist():
+                base = Path(name).name
+                if re.fullmatch(rf"\d+\.{split}\.(calcium|spikes)\.csv", base):
+                    (target / split / base).write_bytes(zf.read(name))
+    return target
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Splits that cannot leak: whole neurons only
+# ---------------------------------------------------------------------------------------------------------
+
+
+class NeuronSplit(NamedTuple):
+    """Two disjoint sets of whole neurons (no neuron, hence no window, is in both)."""
+
+    train: list[SpikefinderNeuron]
+    held_out: list[SpikefinderNeuron]
+
+
+def _check_unique(neurons: Sequence[SpikefinderNeuron]) -> None:
+    keys = [n.key for n in neurons]
+    if len(set(keys)) != len(keys):
+        raise ValueError("the same neuron (split, dataset, column) appears twice in the input")
+
+
+def split_by_neuron(
+    neurons: Sequence[SpikefinderNeuron], held_out_fraction: float = 0.2, seed: int = 0
+) -> NeuronSplit:
+    """Hold out a random fraction of the neurons of every dataset (stratified by ``(split, dataset)``).
+
+    Unlike the original code's split of shuffled, overlapping windows (ORIGINAL_CODE.md §1.8), a neuron's
+    whole recording goes to one side. Each dataset with at least two neurons gives
+    ``max(1, round(held_out_fraction * n))`` of them to ``held_out``; a dataset with one neuron stays in
+    ``train``.
+
+    Args:
+        neurons: the neurons to split (keys must be unique).
+        held_out_fraction: in (0, 1).
+        seed: seed of the ``numpy.random.Generator`` that picks the neurons.
+    """
+    if not 0 < held_out_fraction < 1:
+        raise ValueError(f"held_out_fraction must be in (0, 1), got {held_out_fraction}")
+    _check_unique(neurons)
+    rng = np.random.default_rng(seed)
+    groups: dict[tuple[str, int], list[SpikefinderNeuron]] = {}
+    for n in neurons:
+        groups.setdefault((n.split, n.dataset), []).append(n)
+    held: set[tuple[str, int, int]] = set()
+    for _, group in sorted(groups.items()):
+        if len(group) < 2:
+            continue
+        k = min(len(group) - 1, max(1, round(held_out_fraction * len(group))))
+        held.update(group[i].key for i in rng.choice(len(group), size=k, replace=False))
+    return NeuronSplit([n for n in neurons if n.key not in held], [n for n in neurons if n.key in held])
+
+
+def leave_one_dataset_out(neurons: Sequence[SpikefinderNeuron], dataset: int) -> NeuronSplit:
+    """Hold out every neuron of one dataset number, from the train *and* the test split.
+
+    Test sets 1-5 come from the same experiments as training sets 1-5, so leaving dataset ``d`` out
+    removes both from training.
+    """
+    _check_unique(neurons)
+    if not any(n.dataset == dataset for n in neurons):
+        raise ValueError(f"no neuron of dataset {dataset} in the input")
+    return NeuronSplit(
+        [n for n in neurons if n.dataset != dataset], [n for n in neurons if n.dataset == dataset]
+    )
+
+
+def official_split(neurons: Sequence[SpikefinderNeuron]) -> NeuronSplit:
+    """The challenge's split: training neurons vs the official test neurons (different neurons)."""
+    _check_unique(neurons)
+    return NeuronSplit([n for n in neurons if n.split == "train"], [n for n in neurons if n.split == "test"])
