@@ -68,7 +68,7 @@ class Recipe:
 
 #: DS-NF costs ~1 s per step on a 2-core CPU at the paper's K = 64 and 20 chunks of 300 bins (the
 #: recurrent loop runs over every bin of every sample), so its recipe is cut to fit a CPU afternoon:
-#: K = 32 samples, 8 chunks of 250 bins (buffers 80/40), 1,500 steps (3,000 for SCF). On a GPU, use the paper's
+#: K = 32 samples, 8 chunks of 250 bins (buffers 80/40), 1,500 steps (6,000 for SCF). On a GPU, use the paper's
 #: settings (``VimcoConfig()``) with more steps.
 DSNF_TRAINING = VimcoConfig(k_samples=32, batch_size=8, chunk_len=250, buffers=(80, 40), n_steps=1_500, eval_every=100)
 
@@ -78,7 +78,7 @@ RECIPES = {
         description="DS-F trained on SCF simulations (paper ranges), 60 Hz",
     ),
     "dsnf-scf-60hz": Recipe(
-        "DSNF", "SCF", dataclasses.replace(DSNF_TRAINING, n_steps=3_000), heldout_steps=600,
+        "DSNF", "SCF", dataclasses.replace(DSNF_TRAINING, n_steps=6_000), heldout_steps=600,
         description="DS-NF trained on SCF simulations (paper ranges), 60 Hz",
     ),
     "dsf-scdf-60hz": Recipe(
