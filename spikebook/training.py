@@ -70,7 +70,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
@@ -78,6 +77,7 @@ from tqdm.auto import tqdm
 from spikebook.generative import BernoulliPrior, CalciumModel
 from spikebook.objectives import Baseline, iwae_bound, vimco_surrogate
 from spikebook.recognition import RecognitionModel
+from spikebook.recognition.base import bernoulli_log_prob
 
 __all__ = [
     "Chunks",
@@ -308,11 +308,10 @@ def _log_weights(
     scored = slice(b0, config.chunk_len - b1)
     draw = recognition.sample_and_log_prob(f, config.k_samples, generator)  # one pass, per-bin logits
     spikes = draw.spikes  # (K, B, L)
-    logits = draw.logits.expand_as(spikes)
-    log_q = -F.binary_cross_entropy_with_logits(logits[..., scored], spikes[..., scored], reduction="none")
+    log_q = bernoulli_log_prob(draw.logits[..., scored], spikes[..., scored])  # (K, B), scored bins only
     log_lik = per_step_log_likelihood(generative, f, spikes, cells, per_cell)[..., scored]  # (K, B, S)
     log_prior = prior.select(cells).log_prob_per_step(spikes[..., scored])  # (K, B, S)
-    return (log_lik + log_prior).sum(-1), log_q.sum(-1)
+    return (log_lik + log_prior).sum(-1), log_q
 
 
 class PerCellAdam:
