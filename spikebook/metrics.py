@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "SpikefinderSummary",
+    "as_numpy",
     "bin_factor",
     "bin_sum",
     "binned_correlation",
@@ -43,8 +44,11 @@ _INTEGER_RTOL = 1e-9
 _MAX_DENOMINATOR = 10**6
 
 
-def _to_numpy(x: Any) -> np.ndarray:
-    """Convert an array-like or torch tensor to a float64 numpy array (no copy where possible)."""
+def as_numpy(x: Any) -> np.ndarray:
+    """Convert an array-like or torch tensor to a float64 numpy array (no copy where possible).
+
+    The one conversion used by metrics, plotting and experiments.
+    """
     if hasattr(x, "detach"):  # torch.Tensor, without importing torch here
         x = x.detach().cpu().numpy()
     return np.asarray(x, dtype=np.float64)
@@ -86,7 +90,7 @@ def bin_sum(x: Any, factor: int, axis: int = -1) -> np.ndarray:
     Taught in: book chapter 'Spikefinder and how it is scored'.
     """
     factor = _check_factor(factor)
-    x = np.moveaxis(_to_numpy(x), axis, -1)
+    x = np.moveaxis(as_numpy(x), axis, -1)
     n_bins = x.shape[-1] // factor
     blocks = x[..., : n_bins * factor].reshape(*x.shape[:-1], n_bins, factor)
     return np.moveaxis(blocks.sum(axis=-1), -1, axis)
@@ -191,7 +195,7 @@ def rebin_to_rate(
     """
     ratio = _rate_ratio(fs_in, fs_out)  # input samples per output bin, exact
     num, den = ratio.numerator, ratio.denominator
-    x = np.moveaxis(_to_numpy(x), axis, -1)
+    x = np.moveaxis(as_numpy(x), axis, -1)
     n_samples = x.shape[-1]
     n_complete = (n_samples * den) // num
     n_bins = n_complete + int(keep_partial and n_complete * num < n_samples * den)
@@ -237,7 +241,7 @@ def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _check_pair(pred: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
     """Convert both inputs and check they have the same non-empty shape ``(..., T)``."""
-    pred, truth = _to_numpy(pred), _to_numpy(truth)
+    pred, truth = as_numpy(pred), as_numpy(truth)
     if pred.shape != truth.shape:
         raise ValueError(f"pred and truth must have the same shape, got {pred.shape} and {truth.shape}")
     if pred.ndim == 0 or pred.shape[-1] == 0:
@@ -392,7 +396,7 @@ def spikefinder_correlation(pred: Any, truth: Any, factor: int = 4) -> np.ndarra
 
     Taught in: book chapter 'Spikefinder and how it is scored'.
     """
-    pred, truth = _to_numpy(pred), _to_numpy(truth)
+    pred, truth = as_numpy(pred), as_numpy(truth)
     if pred.ndim == 1:
         pred = pred[:, None]
     if truth.ndim == 1:
@@ -459,7 +463,7 @@ def summarize(r_by_dataset: Mapping[int, Any]) -> SpikefinderSummary:
     n_nan: dict[int, int] = {}
     finite_all = []
     for dataset, r in r_by_dataset.items():
-        r = _to_numpy(r).ravel()
+        r = as_numpy(r).ravel()
         finite = r[~np.isnan(r)]
         n_neurons[dataset] = len(finite)
         n_nan[dataset] = len(r) - len(finite)

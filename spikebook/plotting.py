@@ -13,6 +13,8 @@ import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from spikebook.metrics import as_numpy
+
 #: One colour per role, used by every chapter.
 COLORS = {"spikes": "0.15", "trace": "#1f77b4", "model": "#d62728", "calcium": "#2ca02c", "dye": "#9467bd"}
 
@@ -21,10 +23,6 @@ def use_style() -> None:
     """The shared matplotlib/seaborn style of the book."""
     sns.set_theme(context="notebook", style="ticks", font_scale=0.95)
     plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
-
-
-def _numpy(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
 def plot_trace(
@@ -45,14 +43,14 @@ def plot_trace(
         title: axes title.
         ax: axes to draw into (a new figure otherwise).
     """
-    fluorescence, spikes = _numpy(fluorescence), _numpy(spikes)
+    fluorescence, spikes = as_numpy(fluorescence), as_numpy(spikes)
     if fluorescence.shape != spikes.shape or fluorescence.ndim != 1:
         raise ValueError(f"need two (T,) arrays, got {fluorescence.shape} and {spikes.shape}")
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(8, 2.4))
     time = np.arange(len(fluorescence)) / fs
     ax.plot(time, fluorescence, color=COLORS["trace"], lw=0.8, label="fluorescence $f$")
     if mean is not None:
-        ax.plot(time, _numpy(mean), color=COLORS["model"], lw=1.0, label="noise-free mean")
+        ax.plot(time, as_numpy(mean), color=COLORS["model"], lw=1.0, label="noise-free mean")
     low = fluorescence.min() - 0.1 * np.ptp(fluorescence)
     spike_times = np.flatnonzero(spikes > 0)
     ax.vlines(time[spike_times], low - 0.12 * np.ptp(fluorescence), low, color=COLORS["spikes"], lw=1.0)
@@ -77,7 +75,7 @@ def plot_responses(
     """
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
     for label, values in responses.items():
-        ax.plot(time_s, _numpy(values), label=label)
+        ax.plot(time_s, as_numpy(values), label=label)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend(frameon=False, fontsize="small")
     return fig
@@ -85,10 +83,10 @@ def plot_responses(
 
 def plot_parameter_distributions(parameters: Mapping[str, Sequence[float]], title: str | None = None) -> Figure:
     """Histograms of per-cell parameters (one panel per parameter)."""
-    names = [name for name, values in parameters.items() if np.ptp(_numpy(values)) > 0]
+    names = [name for name, values in parameters.items() if np.ptp(as_numpy(values)) > 0]
     fig, axes = plt.subplots(1, len(names), figsize=(2.3 * len(names), 2.2), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
-        sns.histplot(_numpy(parameters[name]), ax=ax, bins=15, color=COLORS["trace"])
+        sns.histplot(as_numpy(parameters[name]), ax=ax, bins=15, color=COLORS["trace"])
         ax.set(xlabel=name, ylabel="cells" if ax is axes[0, 0] else "")
     if title:
         fig.suptitle(title)

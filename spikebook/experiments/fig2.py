@@ -53,7 +53,7 @@ from spikebook import pretrained
 from spikebook.data.simulate import SimulatedData, paper_datasets
 from spikebook.experiments import RESULTS_DIR
 from spikebook.generative import CalciumModel
-from spikebook.metrics import binned_correlation
+from spikebook.metrics import as_numpy, binned_correlation
 from spikebook.recognition import RecognitionModel
 
 __all__ = [
@@ -189,8 +189,8 @@ def count_sampled_spikes(samples: Tensor | np.ndarray, true_spikes: Tensor | np.
     References:
         Speiser et al. (2017), Fig. 2B ("Number of spikes sampled for every true spike").
     """
-    samples = _as_array(samples)
-    truth = _as_array(true_spikes)
+    samples = as_numpy(samples)
+    truth = as_numpy(true_spikes)
     if isinstance(half_width, bool) or not isinstance(half_width, (int, np.integer)) or half_width < 0:
         raise ValueError(f"half_width must be a non-negative int (bins), got {half_width!r}")
     if samples.ndim == 2 and truth.ndim == 1:
@@ -202,10 +202,6 @@ def count_sampled_spikes(samples: Tensor | np.ndarray, true_spikes: Tensor | np.
         raise ValueError("true spikes must be binary (one spike per bin at most)")
     counts = [_count_one_trace(samples[:, b], truth[b], int(half_width)) for b in range(truth.shape[0])]
     return np.concatenate(counts, axis=1)
-
-
-def _as_array(x: Tensor | np.ndarray) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _count_one_trace(samples: np.ndarray, truth: np.ndarray, half_width: int) -> np.ndarray:
