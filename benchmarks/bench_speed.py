@@ -4,9 +4,9 @@ One run on the same simulated SCF traces (10,000 steps at 60 Hz): seconds per tr
 call and with many traces in one call, for DS-F (exact marginals), DS-NF (30-sample marginals), OASIS
 AR(1) and AR(2) with parameters estimated; the ratio of each to OASIS AR(1) measured in this run; the
 paper's per-trace numbers (DS-F 0.05 s, OASIS 0.07 s, DS-NF 4.6 s on CPU; 0.001 s and 1.5 s on a GTX
-Titan X). GPU rows appear when CUDA is available. The networks run on one CPU thread by default, like
-OASIS (``--threads 0``: torch's default; on a machine shared with other jobs, extra threads can be far
-slower). They are untrained default-layout instances: their speed does not depend on the weights. The
+Titan X). GPU rows appear when CUDA is available. The networks are timed on one CPU thread (like OASIS,
+which is single-threaded) and on every core (``--threads``; on a machine shared with other jobs, extra
+threads can be far slower, so run it on an idle machine). They are untrained default-layout instances: their speed does not depend on the weights. The
 code is :func:`spikebook.experiments.speed.speed_table`, shared with the chapter, whose full mode runs this
 same configuration and writes ``book/results/speed.csv``.
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 
 import torch
@@ -38,18 +39,18 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=30, help="DS-NF samples per marginal (default 30)")
     parser.add_argument("--steps", type=int, default=10_000, help="time bins per trace (default 10,000)")
     parser.add_argument(
-        "--threads", type=int, default=1,
-        help="torch threads for the networks (default 1, one core like OASIS; 0: torch's default)",
+        "--threads", type=int, nargs="+", default=None,
+        help="torch thread counts for the networks (default: 1 and every core)",
     )
     parser.add_argument("--csv", default=None, help="also write the table to this CSV file")
     args = parser.parse_args()
     rows = speed_table(
         n_traces=args.traces, n_steps=args.steps, n_samples=args.samples, nf_traces=args.nf_traces,
-        ar2_traces=args.ar2_traces, threads=args.threads or None,
+        ar2_traces=args.ar2_traces, threads=args.threads,
     )
     print(
         f"Inference speed, {args.steps:,}-step traces at 60 Hz; torch {torch.__version__}, "
-        f"{args.threads or torch.get_num_threads()} torch thread(s), {platform.processor() or platform.machine()}"
+        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}"
         + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
     )
     print()

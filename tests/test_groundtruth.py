@@ -62,3 +62,14 @@ def test_missing_data_folder_is_a_clear_error(tmp_path):
         load_chen2013("GCaMP6s", root=tmp_path)
     with pytest.raises(ValueError, match="indicator"):
         load_chen2013("GCaMP7", root=tmp_path)
+
+
+def test_bin_spike_times_causal_counts_spikes_since_the_previous_frame():
+    frames = np.array([0.0, 0.1, 0.2, 0.3])
+    spikes = np.array([-0.05, 0.0, 0.01, 0.1, 0.149, 0.151, 0.3, 0.31])
+    # causal: (t_{i-1}, t_i]; the first frame's bin is (-0.1, 0.0]; 0.31 is after the last frame
+    np.testing.assert_array_equal(bin_spike_times(spikes, frames, "causal"), [2, 2, 2, 1])
+    # centred: [t_i - 0.05, t_i + 0.05); 0.31 falls in the last frame's bin, -0.05 in the first
+    np.testing.assert_array_equal(bin_spike_times(spikes, frames, "centred"), [3, 2, 1, 2])
+    with pytest.raises(ValueError, match="convention"):
+        bin_spike_times(spikes, frames, "forward")

@@ -229,7 +229,8 @@ def test_speed_table_smoke_and_csv_round_trip(tmp_path):
     traces = speed_traces(4, n_steps=300)
     assert traces.shape == (4, 300) and traces.dtype == np.float32 and np.isfinite(traces).all()
     rows = speed_table(
-        n_traces=3, n_steps=300, n_samples=2, nf_traces=2, ar2_traces=2, n_single=2, repeats=1, devices=["cpu"],
+        n_traces=3, n_steps=300, n_samples=2, nf_traces=2, ar2_traces=2, n_single=2, repeats=1, threads=[1],
+        devices=["cpu"],
         dsnf=DSNF(RNNConfig(n_backward=8, n_forward=8)),
     )
     assert [(r.method, r.batch) for r in rows] == [

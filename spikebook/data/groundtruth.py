@@ -46,8 +46,12 @@ class Recording:
     indicator: str
 
 
-def read_cascade_mat(path: str | os.PathLike[str], indicator: str) -> list[Recording]:
+def read_cascade_mat(
+    path: str | os.PathLike[str], indicator: str, spike_bins: Literal["centred", "causal"] = "centred"
+) -> list[Recording]:
     """Read every recording of one CASCADE ``CAttached_*.mat`` file.
+
+    ``spike_bins`` is the frame-binning convention of :func:`spikebook.data.preprocess.bin_spike_times`.
 
     Raises:
         FileNotFoundError: if the file does not exist.
@@ -64,18 +68,25 @@ def read_cascade_mat(path: str | os.PathLike[str], indicator: str) -> list[Recor
         fluorescence = np.asarray(rec.fluo_mean, dtype=np.float64)
         if not np.isfinite(fluorescence).all():
             raise ValueError(f"{path.name} recording {index}: fluorescence has NaN values")
-        spikes = bin_spike_times(np.atleast_1d(rec.events_AP) / 1e4, frames)
+        spikes = bin_spike_times(np.atleast_1d(rec.events_AP) / 1e4, frames, spike_bins)
         fs = 1.0 / float(np.median(np.diff(frames)))
         recordings.append(Recording(fluorescence, spikes, fs, neuron, index, indicator))
     return recordings
 
 
-def load_chen2013(indicator: Literal["GCaMP6f", "GCaMP6s"], root: str | os.PathLike[str] | None = None) -> list[Recording]:
+def load_chen2013(
+    indicator: Literal["GCaMP6f", "GCaMP6s"],
+    root: str | os.PathLike[str] | None = None,
+    spike_bins: Literal["centred", "causal"] = "centred",
+) -> list[Recording]:
     """All recordings of one indicator, sorted by neuron name.
 
     Args:
         indicator: ``"GCaMP6f"`` (11 neurons here) or ``"GCaMP6s"`` (7 neurons here).
         root: the data folder (default: ``SPIKEBOOK_DATA``); it must contain ``cascade_chen2013/``.
+        spike_bins: how spike times become counts per frame, ``"centred"`` (the frame's interval around its
+            time stamp) or ``"causal"`` (the spikes since the previous frame), see
+            :func:`spikebook.data.preprocess.bin_spike_times`.
     """
     if indicator not in CHEN2013_FOLDERS:
         raise ValueError(f"indicator must be one of {sorted(CHEN2013_FOLDERS)}, got {indicator!r}")
@@ -83,4 +94,4 @@ def load_chen2013(indicator: Literal["GCaMP6f", "GCaMP6s"], root: str | os.PathL
     files = sorted(folder.glob("CAttached_*.mat"))
     if not files:
         raise FileNotFoundError(f"no CASCADE files in {folder}")
-    return [rec for path in files for rec in read_cascade_mat(path, indicator)]
+    return [rec for path in files for rec in read_cascade_mat(path, indicator, spike_bins)]

@@ -13,6 +13,7 @@ Taught in: book chapter "Real GCaMP6 recordings".
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Literal
 
 import numpy as np
 import scipy.ndimage
@@ -81,12 +82,23 @@ def resample(f: np.ndarray, fs_in: float, fs_out: float, max_denominator: int = 
     return scipy.signal.resample_poly(f, ratio.numerator, ratio.denominator, padtype="line")
 
 
-def bin_spike_times(spike_times_s: np.ndarray, frame_times_s: np.ndarray) -> np.ndarray:
-    """Count spikes per frame: frame ``i`` covers ``[t_i - Δ/2, t_i + Δ/2)`` around its time stamp.
+def bin_spike_times(
+    spike_times_s: np.ndarray, frame_times_s: np.ndarray, convention: Literal["centred", "causal"] = "centred"
+) -> np.ndarray:
+    """Count spikes per frame.
+
+    Two conventions for which spikes a frame's sample can show:
+
+    * ``"centred"``: frame ``i`` covers ``[t_i - Δ/2, t_i + Δ/2)`` around its time stamp.
+    * ``"causal"``: frame ``i`` covers ``(t_{i-1}, t_i]``, the spikes since the previous sample: a sample
+      taken at ``t_i`` can only reflect spikes that happened before it. This matches generative models in
+      which :math:`s_t` raises :math:`f_t` in the same bin (SCF, SCDF, MLphys); the first frame's bin starts
+      one frame interval before it.
 
     Args:
         spike_times_s: spike times in seconds, ``(n,)``.
         frame_times_s: increasing frame time stamps in seconds, ``(T,)``.
+        convention: ``"centred"`` or ``"causal"``.
 
     Returns:
         ``(T,)`` spike counts; spikes outside the frames' span are dropped.
@@ -94,7 +106,15 @@ def bin_spike_times(spike_times_s: np.ndarray, frame_times_s: np.ndarray) -> np.
     frames = np.asarray(frame_times_s, dtype=np.float64)
     if frames.ndim != 1 or frames.size < 2 or not (np.diff(frames) > 0).all():
         raise ValueError("frame_times_s must be an increasing (T,) array with T >= 2")
-    mid = (frames[1:] + frames[:-1]) / 2
-    edges = np.concatenate([[frames[0] - (mid[0] - frames[0])], mid, [frames[-1] + (frames[-1] - mid[-1])]])
-    counts, _ = np.histogram(np.asarray(spike_times_s, dtype=np.float64), bins=edges)
-    return counts.astype(np.float64)
+    if convention == "centred":
+        mid = (frames[1:] + frames[:-1]) / 2
+        edges = np.concatenate([[frames[0] - (mid[0] - frames[0])], mid, [frames[-1] + (frames[-1] - mid[-1])]])
+        counts, _ = np.histogram(np.asarray(spike_times_s, dtype=np.float64), bins=edges)
+        return counts.astype(np.float64)
+    if convention == "causal":
+        edges = np.concatenate([[frames[0] - (frames[1] - frames[0])], frames])
+        # (t_{i-1}, t_i]: searchsorted with side="left" puts a spike exactly at t_i into frame i
+        index = np.searchsorted(edges, np.asarray(spike_times_s, dtype=np.float64), side="left") - 1
+        inside = (index >= 0) & (index < frames.size)
+        return np.bincount(index[inside], minlength=frames.size).astype(np.float64)
+    raise ValueError(f"convention must be 'centred' or 'causal', got {convention!r}")

@@ -1,0 +1,105 @@
+"""Table 1 on GCaMP6 data: preprocessing, folds, scoring, initial generative model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from spikebook.experiments.table1_gcamp import (
+    INITIAL_MLPHYS,
+    PAPER,
+    GcampNeuron,
+    _initial_mlphys,
+    load_neurons,
+    neuron_folds,
+    preprocess,
+    score_neuron,
+    summarize,
+)
+
+
+def test_preprocess_removes_a_slow_baseline_and_keeps_transients():
+    t = np.arange(20_000) / 60.0
+    baseline = 0.2 + 0.001 * t  # a slow drift: 0.1 per 100 s window
+    transients = np.zeros_like(t)
+    transients[::600] = 1.0
+    transients = np.convolve(transients, np.exp(-np.arange(120) / 60.0))[: t.size]
+    out = preprocess(baseline + transients)
+    assert out.shape == t.shape and out.dtype == np.float32
+    # Between transients the trace sits at 0 once the drift is removed; the transients keep their size.
+    quiet = transients < 0.05
+    assert np.abs(out[quiet]).max() < 0.06
+    assert out.max() == pytest.approx(transients.max(), abs=0.06)
+
+
+def test_preprocess_rejects_non_finite():
+    with pytest.raises(ValueError):
+        preprocess(np.array([0.0, np.nan, 1.0]))
+
+
+@pytest.mark.parametrize("n", [4, 7, 11])
+def test_neuron_folds_balanced_deterministic(n):
+    folds = neuron_folds(n)
+    sizes = np.bincount(folds, minlength=4)
+    assert sizes.sum() == n and sizes.max() - sizes.min() <= 1 and sizes.min() >= 1
+    np.testing.assert_array_equal(folds, neuron_folds(n))
+    assert not np.array_equal(neuron_folds(11, seed=0), neuron_folds(11, seed=1))
+
+
+def test_neuron_folds_need_enough_neurons():
+    with pytest.raises(ValueError, match="at least 4"):
+        neuron_folds(3)
+
+
+def _neuron(spikes: list[np.ndarray], fs: float = 60.06) -> GcampNeuron:
+    return GcampNeuron("n", "GCaMP6s", tuple(np.zeros_like(s) for s in spikes), tuple(spikes), fs)
+
+
+def test_score_neuron_perfect_and_oracle():
+    rng = np.random.default_rng(0)
+    spikes = [rng.binomial(1, 0.02, 3_000).astype(np.float32), rng.binomial(1, 0.02, 1_500).astype(np.float32)]
+    neuron = _neuron(spikes)
+    assert score_neuron(spikes, neuron) == pytest.approx(1.0)
+    # Oracle for an integer ratio: at 100 Hz, 40 ms bins are sums of 4 samples.
+    neuron100 = _neuron(spikes, fs=100.0)
+    pred = [s + rng.random(s.size) for s in spikes]
+    binned = [np.add.reduceat(x, np.arange(0, x.size - x.size % 4, 4))[: x.size // 4] for x in (*pred, *spikes)]
+    expected = np.corrcoef(np.concatenate(binned[:2]), np.concatenate(binned[2:]))[0, 1]
+    assert score_neuron(pred, neuron100) == pytest.approx(expected, rel=1e-9)
+
+
+def test_initial_noise_is_a_robust_sigma_estimate():
+    rng = np.random.default_rng(1)
+    segments = (0.05 * rng.standard_normal((3, 20_000))).astype(np.float32)
+    segments[:, ::500] += 2.0  # rare large events barely move the median
+    model = _initial_mlphys("GCaMP6f", segments, 60.0)
+    np.testing.assert_allclose(model.sigma.detach().numpy(), 0.05, rtol=0.05)
+    assert model.alpha.shape == (3,)
+    assert torch.allclose(model.tau_on, torch.tensor(INITIAL_MLPHYS["GCaMP6f"]["tau_on"]))
+
+
+def test_summary_adds_quoted_rows():
+    import pandas as pd
+
+    cells = pd.DataFrame({"indicator": ["GCaMP6s"] * 3, "neuron": list("abc"), "method": ["DS-F"] * 3,
+                          "fold": [0, 1, 2], "correlation": [0.5, 0.6, 0.7], "n_spikes": [1, 2, 3],
+                          "inferred_spikes": [1, 2, 3]})
+    summary = summarize(cells).set_index("method")
+    assert summary.loc["DS-F", "mean"] == pytest.approx(0.6)
+    assert summary.loc["DS-F", "sem"] == pytest.approx(0.1 / math.sqrt(3))
+    assert summary.loc["DS-F", "paper"] == PAPER["GCaMP6s"]["DS-F"]
+    assert summary.loc["MLspike", "source"] == "quoted from the paper" and np.isnan(summary.loc["MLspike", "mean"])
+
+
+def test_load_neurons_real_data(data_root):
+    neurons = load_neurons("GCaMP6s", data_root)
+    assert len(neurons) == 7
+    assert sum(len(n.traces) for n in neurons) == 18
+    for n in neurons:
+        assert n.fs == pytest.approx(60.06, abs=0.05)
+        for f, s in zip(n.traces, n.spikes, strict=True):
+            assert f.shape == s.shape and np.isfinite(f).all()
+            assert np.percentile(f, 5) == pytest.approx(0.0, abs=0.05)
