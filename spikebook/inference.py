@@ -62,11 +62,12 @@ MODEL_FS_HZ = 60.0
 DSNF_HALO_S = 5.0
 
 # Defaults of the chunking, in model bins (see PERF notes: ~40k bins per DS-F call keep the activations
-# cache-sized on CPU; DS-NF rows = windows × samples, ~512 keep the per-step state in L2).
+# cache-sized on CPU; DS-NF rows = windows × samples: ~2,048 make each step's matmul big enough to use
+# both cores while the per-step state, 2,048 × 193 floats, stays in L2).
 _DSF_CHUNK = 2_500
 _DSF_BINS_PER_CALL = {"cpu": 40_000, "cuda": 4_000_000}
 _DSNF_CHUNK = (2_000, 10_000)  # shortest and longest default DS-NF window core
-_DSNF_ROWS_PER_CALL = {"cpu": 512, "cuda": 65_536}
+_DSNF_ROWS_PER_CALL = {"cpu": 2_048, "cuda": 65_536}
 
 
 # ---------------------------------------------------------------------------------------- validation
@@ -294,6 +295,7 @@ def infer(
     *,
     model_fs: float | None = None,
     seed: int | None = 0,
+    dataset: int | None = None,
 ) -> np.ndarray:
     """Per-bin spike probabilities for fluorescence traces, from a trained recognition network.
 
@@ -317,7 +319,7 @@ def infer(
             device).
         n_samples: Sampled trains averaged for non-factorized models (DS-NF); ignored for DS-F.
         batch_size: Windows per network call. ``None``: ~40,000 bins per DS-F call on CPU (cache-sized
-            activations), ~512 sampled rows (windows × ``n_samples``) per DS-NF call; more on CUDA.
+            activations), ~2,048 sampled rows (windows × ``n_samples``) per DS-NF call; more on CUDA.
         chunk_len: Core length of a window in model bins (the halo comes on top). ``None``: 2,500 for
             DS-F; for DS-NF the total length divided by ``batch_size``, clipped to 2,000–10,000 (the
             recurrent loop runs over a window's bins one after the other: short windows run side by side
@@ -326,6 +328,10 @@ def infer(
         model_fs: Sampling rate (Hz) of an instance ``model``; ``None`` means :data:`MODEL_FS_HZ`.
             Pretrained names carry their own.
         seed: Seed of the sampling for DS-NF (``None``: torch's global generator).
+        dataset: Only for the supervised entries of :data:`spikebook.pretrained.SUPERVISED` (e.g.
+            ``"attended-inception-spikefinder"``): the Spikefinder dataset number whose embedding to use, or
+            ``None`` for the net trained without dataset knowledge; see
+            :func:`spikebook.supervised_training.infer_traces` (traces normalised as one dataset).
 
     Returns:
         Array of the shape of ``traces`` (1-D in, 1-D out), dtype float32 or float64 like the input:
@@ -349,6 +355,16 @@ def infer(
 
     Taught in: book chapter "Speed: amortized inference is fast".
     """
+    if isinstance(model, str):
+        from spikebook import pretrained
+
+        if model in pretrained.SUPERVISED:  # supervised nets (Bolte & Wildani) have their own path
+            from spikebook.supervised_training import infer_traces
+
+            entry = pretrained.load(model)
+            return infer_traces(traces, fs, entry.attended, entry.agnostic, dataset)
+    if dataset is not None:
+        raise ValueError("dataset= is only for the supervised entries of spikebook.pretrained.SUPERVISED")
     x, squeeze = _as_traces(traces)
     fs = _check_rate("fs", fs)
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
@@ -387,7 +403,7 @@ def infer(
         per_call = batch_size or max(1, _DSF_BINS_PER_CALL.get(dev.type, 40_000) // (core + 2 * halo))
     else:
         halo = round(DSNF_HALO_S * fs_model)
-        per_call = batch_size or max(1, _DSNF_ROWS_PER_CALL.get(dev.type, 512) // n_samples)
+        per_call = batch_size or max(1, _DSNF_ROWS_PER_CALL.get(dev.type, 2_048) // n_samples)
         # The recurrent loop runs over a window's bins one after the other: short windows turn time into
         # batch when there is little data (one trace: 5 windows of 2,000 + 2 · 300 bins side by side),
         # long ones waste less on halos when there are enough windows to fill every call anyway.

@@ -23,7 +23,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import torch
 
@@ -91,6 +91,14 @@ RECIPES = {
     ),
 }
 
+#: Supervised entries (Bolte & Wildani, trained on Spikefinder data, 100 Hz): each checkpoint holds the
+#: attended net (``"regular"``) and the same net trained without dataset knowledge (``"agnostic"``). They
+#: are made by ``python -m spikebook.experiments.spikefinder_table --full`` and loaded as a
+#: :class:`SupervisedPretrained`.
+SUPERVISED = {
+    "attended-inception-spikefinder": "attended conv + 3 Inception cells (width 1/4), Spikefinder sets 4-8, 100 Hz",
+}
+
 #: Sizes of a quick run (CI, quick mode): the same code path on a toy problem.
 QUICK = {"n_cells": 3, "n_steps": 1_200, "heldout_steps": 400, "train_steps": 20, "eval_every": 10}
 
@@ -115,21 +123,40 @@ class Pretrained(NamedTuple):
     quick: bool
 
 
+class SupervisedPretrained(NamedTuple):
+    """A supervised entry of :data:`SUPERVISED` (see :mod:`spikebook.supervised_training`).
+
+    Attributes:
+        name: the entry's name.
+        attended: the attended net (use with ``dataset=k``, the Spikefinder set number).
+        agnostic: the net trained without dataset knowledge (``dataset=None``).
+        fits: every net in the file with its training history and configuration.
+        meta: training and validation neurons, data report.
+    """
+
+    name: str
+    attended: Any
+    agnostic: Any
+    fits: dict[str, Any]
+    meta: dict[str, Any]
+
+
 def _recipe(name: str) -> Recipe:
     if name not in RECIPES:
-        raise ValueError(f"unknown pretrained model {name!r}; known: {sorted(RECIPES)}")
+        raise ValueError(f"unknown pretrained model {name!r}; known: {sorted(RECIPES) + sorted(SUPERVISED)}")
     return RECIPES[name]
 
 
 def checkpoint_path(name: str, quick: bool = False) -> Path:
     """Where the checkpoint of ``name`` lives (quick runs get their own file, never shipped)."""
-    _recipe(name)
+    if name not in SUPERVISED:
+        _recipe(name)
     return CHECKPOINT_DIR / f"{name}{'-quick' if quick else ''}.pt"
 
 
 def available() -> list[str]:
     """Names of the entries whose full checkpoint is on disk."""
-    return [name for name in RECIPES if checkpoint_path(name).exists()]
+    return [name for name in [*RECIPES, *SUPERVISED] if checkpoint_path(name).exists()]
 
 
 def fresh_networks(recipe: Recipe, n_cells: int) -> tuple[RecognitionModel, CalciumModel]:
@@ -197,12 +224,14 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
     return result
 
 
-def load(name: str, quick: bool = False) -> Pretrained:
-    """Load a pretrained entry.
+def load(name: str, quick: bool = False) -> Pretrained | SupervisedPretrained:
+    """Load a pretrained entry (a :class:`SupervisedPretrained` for the names in :data:`SUPERVISED`).
 
     Raises:
         FileNotFoundError: if the checkpoint is missing, naming the command that makes it.
     """
+    if name in SUPERVISED:
+        return _load_supervised(name, quick)
     recipe = _recipe(name)
     path = checkpoint_path(name, quick)
     if not path.exists():
@@ -216,6 +245,18 @@ def load(name: str, quick: bool = False) -> Pretrained:
     generative.load_state_dict(state["generative"])
     return Pretrained(name, recognition.eval(), generative.requires_grad_(False), History(*state["history"]),
                       recipe, quick)
+
+
+def _load_supervised(name: str, quick: bool) -> SupervisedPretrained:
+    from spikebook.supervised_training import load_models
+
+    path = checkpoint_path(name, quick)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint for {name!r} at {path}; make it with "
+                                "`python -m spikebook.experiments.spikefinder_table --full`")
+    fits, meta = load_models(path)
+    agnostic = fits.get("agnostic")
+    return SupervisedPretrained(name, fits["regular"].model, agnostic.model if agnostic else None, fits, meta)
 
 
 def load_or_train(name: str, quick: bool, retrain: bool = False, progress: bool = True) -> Pretrained:

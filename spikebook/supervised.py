@@ -18,7 +18,7 @@ functions of predictions and targets.
 References:
     Bolte B, Wildani A (2017). Deep convolutional neural networks for spike inference. Spikefinder poster.
 
-Taught in: book chapter "Supervised spike inference (Bolte & Wildani)".
+Taught in: book chapters "Supervised CNNs with attended convolution" and "What the embeddings learned".
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ __all__ = [
     "SimplifiedConfig",
     "backward_difference",
     "bce_clipped",
+    "embedding_similarity",
     "input_features",
+    "linear_filter_responses",
     "pearson_loss",
     "poisson_nll",
 ]
@@ -183,25 +185,30 @@ class InceptionCell(nn.Module):
     * c: conv_bn(64, 1) → conv_bn(96, 7) → conv_bn(96, 7)
     * d: AvgPool(7, stride 1, 'same') → conv_bn(32, 1)
 
-    Receptive field: 13 samples (branch c: 1 + 6 + 6).
+    ``width`` scales every branch's channels (rounded, at least 1); ``width=1`` is the submitted cell,
+    ``width=0.25`` a CPU-sized one with 64 output channels. Receptive field: 13 samples (branch c: 1 + 6 + 6).
     """
 
-    out_channels = 64 + 64 + 96 + 32
     receptive_field = 13
 
-    def __init__(self, in_channels: int) -> None:
+    def __init__(self, in_channels: int, width: float = 1.0) -> None:
         super().__init__()
-        self.a = ConvPReLUBN(in_channels, 64, 1)
-        self.b = nn.Sequential(ConvPReLUBN(in_channels, 48, 1), ConvPReLUBN(48, 64, 10))
+
+        def w(c: int) -> int:
+            return max(1, round(c * width))
+
+        self.out_channels = w(64) + w(64) + w(96) + w(32)
+        self.a = ConvPReLUBN(in_channels, w(64), 1)
+        self.b = nn.Sequential(ConvPReLUBN(in_channels, w(48), 1), ConvPReLUBN(w(48), w(64), 10))
         self.c = nn.Sequential(
-            ConvPReLUBN(in_channels, 64, 1), ConvPReLUBN(64, 96, 7), ConvPReLUBN(96, 96, 7)
+            ConvPReLUBN(in_channels, w(64), 1), ConvPReLUBN(w(64), w(96), 7), ConvPReLUBN(w(96), w(96), 7)
         )
         self.d = nn.Sequential(
-            nn.AvgPool1d(7, stride=1, padding=3, count_include_pad=False), ConvPReLUBN(in_channels, 32, 1)
+            nn.AvgPool1d(7, stride=1, padding=3, count_include_pad=False), ConvPReLUBN(in_channels, w(32), 1)
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        """``(B, C, T)`` → ``(B, 256, T)``."""
+        """``(B, C, T)`` → ``(B, out_channels, T)`` (256 channels at ``width=1``)."""
         return torch.cat([self.a(x), self.b(x), self.c(x), self.d(x)], dim=1)
 
 
@@ -234,6 +241,7 @@ class BolteConfig:
         attend_kernel: its kernel in samples. 1 keeps the submitted model's receptive field of 45 samples
             (with ``as_submitted_features``); ``097a38a`` used 2.
         n_cells: Inception cells (3 submitted).
+        width: scale of the Inception cells' and the head's channels (1 submitted; 0.25 is CPU-sized).
         dropout: before the output layer (0.5).
         output: ``"sigmoid"`` (original; a probability per bin) or ``"softplus"`` (an unbounded rate).
     """
@@ -243,6 +251,7 @@ class BolteConfig:
     attend_channels: int = 256
     attend_kernel: int = 1
     n_cells: int = 3
+    width: float = 1.0
     dropout: float = 0.5
     output: Literal["sigmoid", "softplus"] = "sigmoid"
 
@@ -250,6 +259,8 @@ class BolteConfig:
         _check_common(self.n_datasets, self.dropout, self.output)
         if self.attend_channels < 1 or self.attend_kernel < 1 or self.n_cells < 1:
             raise ValueError("attend_channels, attend_kernel and n_cells must be >= 1")
+        if not self.width > 0:
+            raise ValueError(f"width must be > 0, got {self.width}")
 
 
 class BolteNet(nn.Module):
@@ -273,16 +284,17 @@ class BolteNet(nn.Module):
         )
         cells, channels = [], config.attend_channels
         for _ in range(config.n_cells):
-            cells.append(InceptionCell(channels))
-            channels = InceptionCell.out_channels
+            cells.append(InceptionCell(channels, config.width))
+            channels = cells[-1].out_channels
         self.cells = nn.Sequential(*cells)
+        h1, h2 = max(1, round(64 * config.width)), max(1, round(128 * config.width))
         self.head = nn.Sequential(
-            nn.Conv1d(channels, 64, 5, padding="same"),
+            nn.Conv1d(channels, h1, 5, padding="same"),
             nn.Tanh(),
-            nn.Conv1d(64, 128, 1),
+            nn.Conv1d(h1, h2, 1),
             nn.Tanh(),
             nn.Dropout(config.dropout),
-            nn.Conv1d(128, 1, 1),
+            nn.Conv1d(h2, 1, 1),
         )
         nn.init.xavier_normal_(self.head[-1].weight)  # Glorot-normal, as the original output layer
 
@@ -384,7 +396,9 @@ def _check_pair(pred: Tensor, target: Tensor) -> None:
 def _pearson_rows(x: Tensor, y: Tensor, eps: float) -> Tensor:
     xc = x - x.mean(-1, keepdim=True)
     yc = y - y.mean(-1, keepdim=True)
-    return (xc * yc).sum(-1) / ((xc.square().sum(-1) * yc.square().sum(-1)).sqrt() + eps)
+    # eps inside the square root: a window without spikes (yc = 0) scores 0 with a zero gradient, where
+    # sqrt(0) + eps would give an infinite derivative of the square root, hence NaN gradients.
+    return (xc * yc).sum(-1) / (xc.square().sum(-1) * yc.square().sum(-1) + eps).sqrt()
 
 
 def pearson_loss(
@@ -396,8 +410,8 @@ def pearson_loss(
 
         L = -\sum_{k=0}^{\text{depth}} 2^k\, r\big(S^k \hat y, S^k y\big),
 
-    where :math:`r` is the Pearson correlation of one window along time (with ``eps`` added to the
-    denominator, so a constant window scores 0) and :math:`S` the sliding 2-sample sum
+    where :math:`r` is the Pearson correlation of one window along time (with ``eps`` added under the
+    square root of the denominator, so a constant window scores 0 and has a finite gradient) and :math:`S` the sliding 2-sample sum
     (:math:`(Sy)_t = y_t + y_{t+1}`, length :math:`T-1`). Depth 2 gives
     :math:`-(r_0 + 2 r_1 + 4 r_2)`, so a perfect prediction scores :math:`-7`.
 
@@ -405,7 +419,7 @@ def pearson_loss(
         pred: ``(B, T)`` predicted rates.
         target: ``(B, T)`` spike counts per bin.
         depth: number of 2-sample summations.
-        eps: added to the denominator of :math:`r`.
+        eps: added to the product of variances under the square root in :math:`r`.
         reduction: ``"mean"`` over the batch, or ``"none"`` for ``(B,)``.
     """
     _check_pair(pred, target)
@@ -449,3 +463,48 @@ def bce_clipped(prob: Tensor, counts: Tensor, eps: float = 1e-7, reduction: Redu
     p = prob.clamp(eps, 1 - eps)
     y = counts.clamp(0, 1)
     return _reduce(-(y * torch.log(p) + (1 - y) * torch.log1p(-p)), reduction)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What the attended layer learned
+# ---------------------------------------------------------------------------------------------------------
+
+
+def embedding_similarity(layer: AttendedConv1d, datasets: list[int] | None = None) -> Tensor:
+    r"""Cosine similarity :math:`\cos(E_d, E_{d'})` between dataset embeddings (the poster's heatmap).
+
+    Args:
+        layer: an attended layer (e.g. ``model.attend``).
+        datasets: Spikefinder dataset numbers (1-based) to compare (default: all rows).
+
+    Returns:
+        ``(D, D)`` matrix.
+    """
+    e = layer.embedding.weight.detach()
+    if datasets is not None:
+        e = e[torch.as_tensor(datasets) - 1]
+    e = F.normalize(e, dim=1)
+    return e @ e.T
+
+
+def linear_filter_responses(model: BolteNet, half_width: int = 8) -> Tensor:
+    r"""Impulse responses of the first-layer filters through the *linear* feature channels.
+
+    The attended layer of :class:`BolteNet` sees 12 feature channels; six of them (:math:`x`,
+    :math:`\Delta x`, :math:`\Delta^2 x` and their 5-sample moving averages) are linear in the trace, so
+    filter :math:`f`'s pre-activation restricted to them is a temporal kernel on :math:`x`. It is measured
+    here by feeding a unit impulse (squared channels set to zero).
+
+    Returns:
+        ``(F, 2 half_width + 1)``: entry ``[f, i]`` is the weight of :math:`x_{t+s}` in filter :math:`f`'s
+        output at time :math:`t`, for the offset :math:`s = i - \text{half\_width}` (samples of 10 ms).
+    """
+    n = 2 * half_width + 1
+    conv = model.attend.conv
+    x = torch.zeros(1, 4 * n, dtype=conv.weight.dtype)
+    x[0, 2 * n] = 1.0
+    feats = input_features(x, as_submitted=model.config.as_submitted_features, pooled=True)
+    feats[:, [3, 4, 5, 9, 10, 11]] = 0.0  # drop the squared channels (and their averages)
+    with torch.no_grad():
+        out = F.conv1d(feats, conv.weight, None, padding="same")[0]  # (F, T), no bias
+    return out[:, 2 * n - half_width : 2 * n + half_width + 1].flip(-1)

@@ -9,6 +9,13 @@ layout of :func:`spikebook.data.simulate.simulate`); a chunk batch is ``(B, L)``
 ``(K, B, L)``; log-weights ``(K, B)``. Per-cell generative parameters have shape ``(C,)`` (AR roots
 ``(C, p)``); shared ones ``()`` (roots ``(p,)``).
 
+**Several event channels per cell.** Nothing here assumes one trace per cell: traces may be
+``(R, C, *E, T)`` with event axes ``E`` between cell and time (the soma + spines model,
+:class:`spikebook.generative.Dendritic`, has ``E = (1+S,)``). Chunks are then ``(B, *E, L)``, spike
+samples ``(K, B, *E, L)``, and every term of the log-weight is summed over the event axes as well as the
+scored bins. A parameter is per-cell when it has one more (leading) axis than its shared form
+(:func:`spikebook.generative.constraints.shared_ndims`); a per-cell prior rate is ``(C,)`` or ``(C, *E)``.
+
 **Chunks and buffers.** Each trace is cut into chunks of ``L = chunk_len`` bins. The first ``b0`` and
 last ``b1`` bins of a chunk (``buffers = (b0, b1)``) are *buffers*: they give the recognition CNN
 its context and the generative model the calcium history, but they enter no term of the loss. Only
@@ -75,6 +82,7 @@ from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from spikebook.generative import BernoulliPrior, CalciumModel
+from spikebook.generative.constraints import shared_ndims
 from spikebook.objectives import Baseline, iwae_bound, vimco_surrogate
 from spikebook.recognition import RecognitionModel
 from spikebook.recognition.base import bernoulli_log_prob
@@ -86,6 +94,7 @@ __all__ = [
     "PerCellAdam",
     "VimcoConfig",
     "chunk_traces",
+    "fit_sleep",
     "fit_vimco",
     "per_step_log_likelihood",
 ]
@@ -233,21 +242,34 @@ def chunk_traces(
 
 
 def _gather(traces: Tensor, chunks: Chunks, idx: Tensor, chunk_len: int) -> Tensor:
-    """The fluorescence of chunks ``idx``, shape ``(B, L)``."""
+    """The fluorescence of chunks ``idx`` of ``(R, C, *E, T)`` traces, shape ``(B, *E, L)``."""
     offsets = chunks.start[idx, None] + torch.arange(chunk_len)  # (B, L)
-    return traces[chunks.trace[idx, None], chunks.cell[idx, None], offsets]
+    if traces.dim() == 3:  # (R, C, T): index directly, no copy of whole rows
+        return traces[chunks.trace[idx, None], chunks.cell[idx, None], offsets]
+    rows = traces[chunks.trace[idx], chunks.cell[idx]]  # (B, *E, T)
+    index = offsets.to(traces.device).view(len(idx), *([1] * (rows.dim() - 2)), chunk_len)
+    return rows.gather(-1, index.expand(*rows.shape[:-1], chunk_len))
 
 
-def _is_per_cell(name: str, param: Tensor, n_cells: int) -> bool:
-    """Whether a raw generative parameter holds one row per cell (``(C,)``, roots ``(C, p)``)."""
-    per_cell_dim = 2 if name.endswith("raw_roots") else 1
-    if param.dim() == per_cell_dim - 1:
+def _is_per_cell(name: str, param: Tensor, n_cells: int, shared_ndim: int | None = None) -> bool:
+    """Whether a raw generative parameter holds one row per cell.
+
+    Args:
+        name: Parameter name (``raw_alpha``, ``raw_roots``, possibly with a module prefix).
+        param: The parameter.
+        n_cells: ``C``.
+        shared_ndim: Axes of the parameter's shared form (its per-cell form has one more, leading);
+            ``None``: 1 for AR roots ``(p,)``, else 0 (the single-trace models).
+    """
+    if shared_ndim is None:
+        shared_ndim = 1 if name.endswith("raw_roots") else 0
+    if param.dim() == shared_ndim:
         return False
-    if param.dim() == per_cell_dim and param.shape[0] == n_cells:
+    if param.dim() == shared_ndim + 1 and param.shape[0] == n_cells:
         return True
     raise ValueError(
         f"generative parameter {name} has shape {tuple(param.shape)}: expected one row per cell "
-        f"(C={n_cells}) or a shared value"
+        f"(C={n_cells}, then {shared_ndim} more axes) or a shared value ({shared_ndim} axes)"
     )
 
 
@@ -277,18 +299,18 @@ def per_step_log_likelihood(
 
     Args:
         generative: A model with per-cell or shared parameters.
-        f: Fluorescence chunks, shape ``(B, L)``.
-        spikes: Spike samples, shape ``(K, B, L)``.
+        f: Fluorescence chunks, shape ``(B, L)`` (``(B, *E, L)`` for a model with event axes).
+        spikes: Spike samples, shape ``(K, B, L)`` (``(K, B, *E, L)``).
         cells: Cell index of each chunk, shape ``(B,)``.
         per_cell: Parameter name → whether it is per-cell; ``None`` infers it from the shapes with
             ``C = cells.max() + 1`` (pass it explicitly when ``C`` is known).
 
     Returns:
-        Log-likelihood per bin, shape ``(K, B, L)``; calcium is zero before the chunk's first bin.
+        Log-likelihood per bin, shape ``(K, B, L)`` (``(K, B, *E, L)``); calcium is zero before the
+        chunk's first bin.
     """
     if per_cell is None:
-        n_cells = int(cells.max()) + 1
-        per_cell = {n: _is_per_cell(n, p, n_cells) for n, p in generative.named_parameters()}
+        per_cell = _per_cell_flags(generative, int(cells.max()) + 1)
     params = {f"model.{n}": (p[cells] if per_cell[n] else p) for n, p in generative.named_parameters()}
     return functional_call(_GaussianPerStep(generative), params, (f, spikes))
 
@@ -303,15 +325,18 @@ def _log_weights(
     per_cell: dict[str, bool],
     generator: torch.Generator | None,
 ) -> tuple[Tensor, Tensor]:
-    """``(log p(f, s), log q(s | f))`` summed over the scored bins, each ``(K, B)``."""
+    """``(log p(f, s), log q(s | f))`` summed over the scored bins (and event axes), each ``(K, B)``."""
     b0, b1 = config.buffers
     scored = slice(b0, config.chunk_len - b1)
     draw = recognition.sample_and_log_prob(f, config.k_samples, generator)  # one pass, per-bin logits
-    spikes = draw.spikes  # (K, B, L)
-    log_q = bernoulli_log_prob(draw.logits[..., scored], spikes[..., scored])  # (K, B), scored bins only
-    log_lik = per_step_log_likelihood(generative, f, spikes, cells, per_cell)[..., scored]  # (K, B, S)
-    log_prior = prior.select(cells).log_prob_per_step(spikes[..., scored])  # (K, B, S)
-    return (log_lik + log_prior).sum(-1), log_q
+    spikes = draw.spikes  # (K, B, *E, L)
+    log_q = bernoulli_log_prob(draw.logits[..., scored], spikes[..., scored])  # (K, B, *E), scored bins only
+    log_lik = per_step_log_likelihood(generative, f, spikes, cells, per_cell)[..., scored]  # (K, B, *E, S)
+    rate = prior.select(cells)
+    if rate.p.dim() == 1 and spikes.dim() > 3:  # per-cell rates (B,) broadcast over the event axes too
+        rate.p = rate.p.view(-1, *([1] * (spikes.dim() - 3)))
+    log_prior = rate.log_prob_per_step(spikes[..., scored])  # (K, B, *E, S)
+    return (log_lik + log_prior).flatten(2).sum(-1), log_q.flatten(2).sum(-1) if log_q.dim() > 2 else log_q
 
 
 class PerCellAdam:
@@ -390,9 +415,9 @@ class PerCellAdam:
 
 
 def _check_traces(name: str, x: Tensor, n_cells: int | None, chunk_len: int) -> Tensor:
-    if not isinstance(x, Tensor) or not x.is_floating_point() or x.dim() != 3:
+    if not isinstance(x, Tensor) or not x.is_floating_point() or x.dim() < 3:
         raise ValueError(
-            f"{name} must be a floating (R, C, T) tensor, got "
+            f"{name} must be a floating (R, C, T) (or (R, C, *E, T)) tensor, got "
             f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}"
         )
     if not torch.isfinite(x).all():
@@ -406,7 +431,8 @@ def _check_traces(name: str, x: Tensor, n_cells: int | None, chunk_len: int) -> 
 
 def _per_cell_flags(generative: CalciumModel, n_cells: int) -> dict[str, bool]:
     """Whether each generative parameter is per-cell; raises on a cell-count mismatch."""
-    return {n: _is_per_cell(n, p, n_cells) for n, p in generative.named_parameters()}
+    ndims = shared_ndims(generative)
+    return {n: _is_per_cell(n, p, n_cells, ndims.get(n)) for n, p in generative.named_parameters()}
 
 
 @torch.no_grad()
@@ -462,9 +488,10 @@ def fit_vimco(
         recognition: e.g. :class:`~spikebook.recognition.DSF`; trained in place.
         generative: A calcium model whose parameters are per-cell ``(C,)`` (roots ``(C, p)``) or shared;
             trained in place.
-        traces: Training fluorescence, shape ``(R, C, T)``, finite, ``T >= chunk_len``.
+        traces: Training fluorescence, shape ``(R, C, T)`` (or ``(R, C, *E, T)`` for a model with event
+            axes, e.g. soma + spines), finite, ``T >= chunk_len``.
         config: Hyper-parameters.
-        prior: Bernoulli spike prior with rate ``()`` or ``(C,)``; ``None`` means 1 Hz at 60 Hz.
+        prior: Bernoulli spike prior with rate ``()``, ``(C,)`` or ``(C, *E)``; ``None`` means 1 Hz at 60 Hz.
         seed: Seed of the generator for batches and samples.
         validation: Held-out traces of the same cells, ``(R', C, T')``, scored for checkpoint
             selection. ``None`` scores the training chunks instead (then selection is on the training
@@ -487,12 +514,15 @@ def fit_vimco(
     """
     device = "cuda" if torch.cuda.is_available() else "cpu"
     traces = _check_traces("traces", traces, None, config.chunk_len)
-    n_traces, n_cells, n_steps = traces.shape
+    n_traces, n_cells, n_steps = traces.shape[0], traces.shape[1], traces.shape[-1]
     if validation is not None:
         validation = _check_traces("validation", validation, n_cells, config.chunk_len)
     prior = BernoulliPrior(1.0, fs=60.0) if prior is None else prior
-    if prior.p.dim() > 1 or (prior.p.dim() == 1 and prior.p.shape[0] != n_cells):
-        raise ValueError(f"prior rate must have shape () or (C,)=({n_cells},), got {tuple(prior.p.shape)}")
+    event_shape = tuple(traces.shape[2:-1])
+    if prior.p.dim() > 0 and tuple(prior.p.shape) not in ((n_cells,), (n_cells, *event_shape)):
+        raise ValueError(
+            f"prior rate must have shape (), (C,) or (C, *E) = {(n_cells, *event_shape)}, got {tuple(prior.p.shape)}"
+        )
     per_cell = _per_cell_flags(generative, n_cells)
 
     recognition.to(device)
@@ -505,7 +535,9 @@ def fit_vimco(
         val_traces, val_chunks = traces, chunks
     else:
         val_traces = validation.to(device=device, dtype=dtype)
-        val_chunks = chunk_traces(*validation.shape, config.chunk_len, config.buffers)
+        val_chunks = chunk_traces(
+            validation.shape[0], validation.shape[1], validation.shape[-1], config.chunk_len, config.buffers
+        )
     chunks_of_cell = [torch.nonzero(chunks.cell == c).squeeze(1) for c in range(n_cells)]
     cell_weights = torch.tensor([len(i) for i in chunks_of_cell], dtype=torch.float)
 
@@ -619,3 +651,61 @@ def _snapshot(recognition: nn.Module, generative: nn.Module) -> dict:
         "recognition": {k: v.detach().clone() for k, v in recognition.state_dict().items()},
         "generative": {k: v.detach().clone() for k, v in generative.state_dict().items()},
     }
+
+
+def fit_sleep(
+    recognition: RecognitionModel,
+    generative: CalciumModel,
+    prior: BernoulliPrior,
+    n_steps: int,
+    batch_size: int = 16,
+    chunk_len: int = 400,
+    lr: float = 1e-3,
+    seed: int = 0,
+) -> list[float]:
+    r"""The *sleep* phase of wake-sleep: fit :math:`q_\phi` to spike trains and traces drawn from the model.
+
+    Each step draws ``batch_size`` spike trains :math:`s \sim p(s)` (the prior) and traces
+    :math:`f \sim p_\theta(f \mid s)` for every cell of ``generative``, and takes an Adam step on the
+    binary cross-entropy :math:`-\log q_\phi(s \mid f)` per bin (Hinton et al. 1995; Bornschein &
+    Bengio 2015). No recorded data and no labels enter: it only teaches the network what events look
+    like under the current :math:`\theta`, a starting point for VIMCO (:func:`fit_vimco`), which then
+    fits both networks to the data.
+
+    Args:
+        recognition: The network, trained in place; takes ``(B, *E, L)`` traces.
+        generative: A model of ``C`` cells (per-cell parameters ``(C, ...)``), used as it is (no gradient).
+        prior: Spike prior with rate ``(C,)`` or ``(C, *E)`` (one row per cell), or ``()``.
+        n_steps: Adam steps.
+        batch_size: Simulated chunks per cell and step.
+        chunk_len: Bins per simulated chunk.
+        lr: Adam learning rate.
+        seed: Seed of the simulations.
+
+    Returns:
+        The loss (nats per bin) of every step.
+
+    References:
+        Hinton, Dayan, Frey & Neal (1995), Science 268:1158; Bornschein & Bengio (2015), ICLR.
+    """
+    if n_steps < 0 or batch_size < 1 or chunk_len < 1:
+        raise ValueError("n_steps must be >= 0, batch_size and chunk_len positive")
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(recognition.parameters(), lr=lr)
+    dtype = next(recognition.parameters()).dtype
+    shape = (batch_size, *prior.p.shape, chunk_len) if prior.p.dim() else (batch_size, chunk_len)
+    losses = []
+    recognition.train()
+    for _ in range(n_steps):
+        with torch.no_grad():
+            events = prior.sample(shape, generator)  # (B, C, *E, L)
+            f = generative.sample(events, generator)
+        if prior.p.dim():  # one chunk per cell and draw: (B * C, *E, L)
+            events, f = events.flatten(0, 1), f.flatten(0, 1)
+        logits = recognition(f.to(dtype))
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, events.to(logits))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return losses

@@ -13,7 +13,10 @@ The paper's text gives the rates 0.6, 0.9 and 1.1 Hz (default); the notebooks us
 Layout: traces are ``(R, C, T)`` — rate index, cell, time — so that per-cell parameters of
 shape ``(C,)`` broadcast along the cell axis just before time, as everywhere in the package.
 
-Taught in: book chapter "From spikes to fluorescence".
+The soma + spines data of §3.4 (:func:`simulate_dendritic`) reuse the same per-parameter draws
+(:func:`draw_parameters`) with the SCDF ranges for every compartment; see :class:`DendriticConfig`.
+
+Taught in: book chapter "From spikes to fluorescence" (soma + spines: "Dendritic spines").
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor
 
-from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel
+from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel, Dendritic
 
 ModelName = Literal["SCF", "SCDF"]
 
@@ -98,7 +101,7 @@ def draw_parameters(
     """Draw per-cell parameters uniformly from ``ranges`` (default :data:`PAPER_RANGES`).
 
     Returns:
-        Parameter name → tensor of shape ``(C,)`` (``gamma``: ``(C, 1)``, AR(1)).
+        Parameter name → tensor of shape ``(C,)`` (``gamma``, if drawn: ``(C, 1)``, AR(1)).
     """
     ranges = PAPER_RANGES[model] if ranges is None else ranges
     params = {}
@@ -106,7 +109,8 @@ def draw_parameters(
         if low > high:
             raise ValueError(f"range for {name} has low > high: {(low, high)}")
         params[name] = low + (high - low) * torch.rand(n_cells, generator=generator)
-    params["gamma"] = params["gamma"].unsqueeze(-1)
+    if "gamma" in params:
+        params["gamma"] = params["gamma"].unsqueeze(-1)
     return params
 
 
@@ -146,3 +150,112 @@ def paper_datasets(
         split: simulate(SimulationConfig(model=model, n_cells=n, n_steps=n_steps, **kwargs), seed=seed + i)
         for i, (split, n) in enumerate(zip(("train", "validation", "test"), sizes, strict=True))
     }
+
+
+# ------------------------------------------------------------------------------------------ soma + spines
+
+_SCDF = PAPER_RANGES["SCDF"]
+
+#: Ranges of the soma + spines simulation (§3.4), natural units; the paper gives none. Every compartment
+#: (soma and each spine) draws its own calcium decay, gain and baseline from the SCDF ranges and its noise
+#: sd from 0.01-0.05 (the SCDF range 0.02-0.05, widened: "a range of noise levels"); the dye is drawn once
+#: per cell (shared by its compartments, as in eq. 5) with the SCDF Hill coefficient and [D] but binding
+#: and unbinding rates 4x the SCDF ranges (same steady state, rise in ~2-3 samples instead of ~10: a fast
+#: synthetic dye; with the SCDF rates the deconvolution baseline reaches only ~0.25 correlation at the
+#: soma, far below the paper's 0.66, see the chapter); each spine draws a bAP amplitude.
+DENDRITIC_RANGES = MappingProxyType(
+    {
+        "compartment": MappingProxyType({**{k: _SCDF[k] for k in ("gamma", "delta", "alpha", "beta")},
+                                         "sigma": (0.01, 0.05)}),
+        "dye": MappingProxyType({"kon": (0.0108, 0.0296), "koff": (0.304, 0.476), "eta": _SCDF["eta"], "D": _SCDF["D"]}),
+        "spine": MappingProxyType({"bap": (0.3, 1.0)}),
+    }
+)
+
+
+@dataclass(frozen=True)
+class DendriticConfig:
+    """How to simulate the soma + spines dataset of §3.4 ("15 cells each with 10 dendritic spines with
+    a range of firing rates and noise levels"); the paper gives no more detail, so the ranges are ours.
+
+    Attributes:
+        n_cells: cells ``C`` (15).
+        n_spines: spines ``S`` per cell (10).
+        n_steps: samples ``T`` of the one recording per cell (10,000: 167 s at 60 Hz, as in §2.4).
+        fs: sampling rate in Hz.
+        soma_rate_hz: (low, high) of each cell's firing rate in Hz, drawn uniformly (the span of the
+            SCF/SCDF simulations, 0.6 to 1.1 Hz).
+        spine_rate_hz: (low, high) of each spine's synaptic input rate in Hz, drawn uniformly.
+    """
+
+    n_cells: int = 15
+    n_spines: int = 10
+    n_steps: int = 10_000
+    fs: float = 60.0
+    soma_rate_hz: tuple[float, float] = (0.6, 1.1)
+    spine_rate_hz: tuple[float, float] = (0.3, 0.9)
+
+    def __post_init__(self) -> None:
+        if min(self.n_cells, self.n_spines, self.n_steps) < 1:
+            raise ValueError("n_cells, n_spines and n_steps must be positive")
+        if self.fs <= 0:
+            raise ValueError(f"fs must be positive (Hz), got {self.fs}")
+        for name in ("soma_rate_hz", "spine_rate_hz"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high < self.fs:
+                raise ValueError(f"{name} must satisfy 0 < low <= high < fs, got {(low, high)}")
+
+
+class DendriticData(NamedTuple):
+    """A simulated soma + spines dataset, one recording per cell.
+
+    Attributes:
+        fluorescence: ``(C, 1+S, T)`` traces, soma first.
+        events: ``(C, 1+S, T)`` binary events: somatic spikes (row 0), synaptic inputs (rows 1..S).
+        rates_hz: ``(C, 1+S)`` the rate each row of ``events`` was drawn with.
+        model: the :class:`~spikebook.generative.Dendritic` model with per-cell parameters.
+        config: how the data were made.
+    """
+
+    fluorescence: Tensor
+    events: Tensor
+    rates_hz: Tensor
+    model: Dendritic
+    config: DendriticConfig
+
+
+def simulate_dendritic(config: DendriticConfig = DendriticConfig(), seed: int = 0) -> DendriticData:
+    """Simulate soma + spines recordings (§3.4) from eq. (5), all draws from one seeded generator.
+
+    Per cell: dye parameters, a firing rate and, for the soma and every spine, calcium decay, gain,
+    baseline and noise (:data:`DENDRITIC_RANGES`, drawn with :func:`draw_parameters`); per spine a bAP
+    amplitude and a synaptic input rate. Somatic spikes and synaptic inputs are independent Bernoulli
+    trains; fluorescence is drawn from :class:`~spikebook.generative.Dendritic`.
+
+    Args:
+        config: sizes and rates.
+        seed: seed of the ``torch.Generator``; the same seed gives the same data.
+
+    Returns:
+        :class:`DendriticData` with ``(C, 1+S, T)`` fluorescence and events.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    n_cells, n_comp = config.n_cells, 1 + config.n_spines
+    comp = draw_parameters("SCDF", n_cells * n_comp, generator, DENDRITIC_RANGES["compartment"])
+    comp = {k: v.reshape(n_cells, n_comp, *v.shape[1:]) for k, v in comp.items()}  # (C, 1+S), gamma (C, 1+S, 1)
+    dye = draw_parameters("SCDF", n_cells, generator, DENDRITIC_RANGES["dye"])  # (C,)
+    bap = draw_parameters("SCDF", n_cells * config.n_spines, generator, DENDRITIC_RANGES["spine"])["bap"]
+    model = Dendritic(config.n_spines, bap=bap.reshape(n_cells, config.n_spines), n_cells=n_cells, **comp, **dye)
+    rates = torch.cat(
+        [
+            draw_parameters("SCF", n_cells, generator, {"rate": config.soma_rate_hz})["rate"].unsqueeze(-1),
+            draw_parameters("SCF", n_cells * config.n_spines, generator, {"rate": config.spine_rate_hz})[
+                "rate"
+            ].reshape(n_cells, config.n_spines),
+        ],
+        -1,
+    )  # (C, 1+S) Hz
+    with torch.no_grad():
+        events = BernoulliPrior(rates, fs=config.fs).sample((n_cells, n_comp, config.n_steps), generator)
+        fluorescence = model.sample(events, generator)
+    return DendriticData(fluorescence, events, rates, model.requires_grad_(False), config)

@@ -97,7 +97,7 @@ class CalciumModel(nn.Module):
     :class:`~spikebook.generative.constraints.Constrained`.
     """
 
-    roots = Constrained(UNIT_INTERVAL, "AR roots r_i of the calcium kernel, decay per time step")
+    roots = Constrained(UNIT_INTERVAL, "AR roots r_i of the calcium kernel, decay per time step", shared_ndim=1)
     alpha = Constrained(POSITIVE, "gain alpha: fluorescence per unit of indicator state")
     beta = Constrained(REAL, "baseline fluorescence beta")
     sigma = Constrained(POSITIVE, "standard deviation sigma of the measurement noise")

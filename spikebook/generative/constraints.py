@@ -13,6 +13,11 @@ Assigning ``model.alpha = 0.3`` writes ``raw_alpha = softplus^{-1}(0.3)``; value
 the open support raise ``ValueError``. Gradient descent on the raw parameters can therefore
 never produce an invalid model.
 
+A parameter shared by all cells has ``shared_ndim`` axes (0 for a gain, 1 for the AR roots
+``(p,)``, 1 for a per-compartment gain ``(1+S,)`` of the dendritic model); its per-cell form has one
+more, leading, cell axis ``(C, ...)``. :func:`shared_ndims` reads these numbers off a model, so that
+training code can tell per-cell parameters from shared ones without knowing the model.
+
 Taught in: book chapter "From spikes to fluorescence".
 """
 
@@ -48,11 +53,14 @@ class Constrained:
     Args:
         transform: bijection from the real line onto the parameter's support.
         doc: one line on the parameter's meaning and units (shown by ``help``).
+        shared_ndim: number of axes of the parameter when it is shared by all cells (its per-cell
+            form has one more, leading, cell axis).
     """
 
-    def __init__(self, transform: transforms.Transform, doc: str = "") -> None:
+    def __init__(self, transform: transforms.Transform, doc: str = "", shared_ndim: int = 0) -> None:
         self.transform = transform
         self.__doc__ = doc
+        self.shared_ndim = int(shared_ndim)
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -69,3 +77,17 @@ class Constrained:
         if not torch.isfinite(raw).all():
             raise ValueError(f"{self.name} must lie inside {self.transform.codomain}, got {value}")
         module.register_parameter(self.raw_name, nn.Parameter(raw))
+
+
+def shared_ndims(module: nn.Module) -> dict[str, int]:
+    """Raw parameter name (``raw_alpha``) → number of axes of its shared (all-cells) form.
+
+    Looks up the :class:`Constrained` descriptors of ``type(module)`` and its bases (a subclass's
+    declaration wins); parameters not declared through a descriptor count as scalars (0).
+    """
+    found: dict[str, int] = {}
+    for klass in reversed(type(module).__mro__):
+        for value in vars(klass).values():
+            if isinstance(value, Constrained):
+                found[value.raw_name] = value.shared_ndim
+    return {name: found.get(name, 0) for name, _ in module.named_parameters(recurse=False)}

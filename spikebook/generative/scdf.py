@@ -72,6 +72,22 @@ class SCDF(SCF):
 
     def indicator(self, spikes: Tensor) -> Tensor:
         """Bound dye :math:`d_t` of eq. (3), shape ``(..., C, T)``."""
-        binding = self.kon.unsqueeze(-1) * safe_pow(self.calcium(spikes), self.eta.unsqueeze(-1))
-        rate = binding + self.koff.unsqueeze(-1)
-        return relax(self.D.unsqueeze(-1) * binding / rate, rate, euler=self.euler)
+        k = (p.unsqueeze(-1) for p in (self.kon, self.koff, self.eta, self.D))
+        return dye_dynamics(self.calcium(spikes), *k, euler=self.euler)
+
+
+def dye_dynamics(calcium: Tensor, kon: Tensor, koff: Tensor, eta: Tensor, D: Tensor, euler: bool = False) -> Tensor:
+    """Bound dye :math:`d_t` of eq. (3) driven by the calcium :math:`c_t` (see :class:`SCDF`).
+
+    Args:
+        calcium: :math:`c_t \\ge 0`, shape ``(..., T)``.
+        kon, koff, eta, D: :math:`\\kappa_{on}, \\kappa_{off}` (per time step), :math:`\\eta`, :math:`[D]`,
+            each broadcastable to ``calcium`` (e.g. ``(C, 1)`` for per-cell values).
+        euler: use the (clamped) forward-Euler step of eq. (3) instead of the exact one.
+
+    Returns:
+        ``d`` with the broadcast shape, :math:`0 \\le d_t \\le [D]`.
+    """
+    binding = kon * safe_pow(calcium, eta)
+    rate = binding + koff
+    return relax(D * binding / rate, rate, euler=euler)

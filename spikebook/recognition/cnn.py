@@ -84,6 +84,9 @@ class CNNConfig:
 class TemporalCNN(nn.Module):
     """A stack of 'same'-padded temporal convolutions with LeakyReLU, mapping ``(B, T)`` to ``(B, C, T)``.
 
+    With ``in_channels > 1`` (several traces recorded together, e.g. soma and spines for DS-F-DEN) the
+    input is ``(B, C_in, T)`` and the first layer mixes the channels.
+
     The layers are the paper's "deep neural network which is convolutional in time ... with Leaky ReLU
     units" (§2.3); DS-F adds a linear one-channel output layer, DS-NF uses the last layer's channels as
     the feature vector :math:`u_t`.
@@ -103,17 +106,23 @@ class TemporalCNN(nn.Module):
         widths: Odd kernel widths (time bins) of each layer.
         negative_slope: LeakyReLU slope α.
         activate_last: Whether the last layer is followed by the LeakyReLU too.
+        in_channels: Channels of the input (1: one trace ``(B, T)``; more: ``(B, C_in, T)``).
     """
 
     def __init__(
-        self, channels: Sequence[int], widths: Sequence[int], negative_slope: float, activate_last: bool
+        self,
+        channels: Sequence[int],
+        widths: Sequence[int],
+        negative_slope: float,
+        activate_last: bool,
+        in_channels: int = 1,
     ) -> None:
         super().__init__()
         self.negative_slope = float(negative_slope)
         self.activate_last = bool(activate_last)
         gain = (2.0 / (1.0 + self.negative_slope**2)) ** 0.25
         convs = []
-        c_in = 1
+        self.in_channels = c_in = int(in_channels)
         for c_out, width in zip(channels, widths):
             conv = nn.Conv2d(c_in, c_out, (1, width), padding=(0, width // 2))
             nn.init.normal_(conv.weight, 0.0, gain / math.sqrt(c_in * width))
@@ -138,13 +147,15 @@ class TemporalCNN(nn.Module):
         """Apply the stack.
 
         Args:
-            f: Fluorescence, shape ``(B, T)`` (already validated).
+            f: Fluorescence, shape ``(B, T)``, or ``(B, C_in, T)`` for ``in_channels > 1`` (already
+                validated).
 
         Returns:
             Features, shape ``(B, C, T)``, C = ``out_channels``. In memory it is laid out ``(B, T, C)``,
             so ``.transpose(1, 2)`` is free.
         """
-        x = f[:, None, None, :].contiguous(memory_format=torch.channels_last)  # (B, 1, 1, T)
+        x = f[:, None, None, :] if f.dim() == 2 else f[:, :, None, :]  # (B, C_in, 1, T)
+        x = x.contiguous(memory_format=torch.channels_last)
         last = len(self.convs) - 1
         for i, conv in enumerate(self.convs):
             x = conv(x)  # (B, C_i, 1, T)

@@ -1,0 +1,41 @@
+"""Tests of spikebook.experiments.spikefinder_table on the data on hand (quick sizes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spikebook.experiments import spikefinder_table as st
+
+
+def test_rescored_submissions_match_published(data_root) -> None:
+    rescored = st.rescore_submissions(data_root)
+    assert len(rescored) == 48
+    np.testing.assert_allclose(rescored.ours, rescored.published, atol=5e-4)
+    means = rescored[rescored.team == "bolte"].groupby("dataset").ours.mean()
+    for d, r in st.ORIGINAL_SUBMISSION.items():
+        assert means[d] == pytest.approx(r, abs=5e-4)
+
+
+def test_quoted_reference_numbers(data_root) -> None:
+    official = st.official_scores(data_root)
+    test = official[official.split == "test"]
+    best = test.groupby("dataset").r.max()
+    bolte = test[test.algo == "bolte"].set_index("dataset").r
+    for d in st.TEST_SETS:
+        assert best[d] == pytest.approx(st.BEST_ENTRY[d], abs=5e-4)
+        assert bolte[d] == pytest.approx(st.ORIGINAL_SUBMISSION[d], abs=5e-4)
+
+
+def test_quick_table_has_every_protocol(data_root) -> None:
+    result, fits = st.run_table(quick=True, root=data_root, names=["regular", "agnostic"], progress=False)
+    assert set(fits) == {"regular", "agnostic"}
+    ours = result.scores[result.scores.source == "ours"]
+    assert {"in_sample", "validation", "test"} <= set(ours.protocol)
+    assert set(ours.model) == {"regular", "agnostic", "OOPSI"}
+    layout = st.poster_table(result.scores)
+    assert list(layout.columns) == list(range(1, 11))
+    assert layout.loc["poster: Model", 7] == 0.82
+    # validation and training neurons never overlap
+    data = st.load_data(data_root, quick=True)
+    assert not {n.key for n in data.train} & {n.key for n in data.validation}
