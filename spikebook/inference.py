@@ -252,14 +252,18 @@ class _Window(NamedTuple):
     keep_to: int
 
 
-def _windows(segment: int, m: int, core: int, halo: int) -> Iterator[_Window]:
+def _windows(segment: int, m: int, core: int, halo: int, even: bool = False) -> Iterator[_Window]:
     """Cover ``range(m)`` by windows of length ``core + 2 · halo``, each output ≥ ``halo`` from a cut.
 
     Window k starts at ``k · core``; the last one ends at ``m``. A window keeps its outputs from
     ``halo`` after its start (from 0 for the first) to ``halo`` before its end (to ``m`` for the last),
     so no kept output sees a cut within its receptive half-width ``halo``. A segment no longer than one
-    window is one window.
+    window is one window. With ``even``, ``core`` is first shrunk to the smallest value that needs as
+    many windows, so that they tile the segment without a last window overlapping its neighbour more
+    than the halos do (for DS-NF, whose halos are long and whose cost is per bin computed).
     """
+    if even and m > core + 2 * halo:
+        core = math.ceil((m - 2 * halo) / math.ceil((m - 2 * halo) / core))
     length = core + 2 * halo
     if m <= length:
         yield _Window(segment, 0, m, 0, m)
@@ -409,7 +413,7 @@ def infer(
         # long ones waste less on halos when there are enough windows to fill every call anyway.
         total = sum(src.shape[0] for src in sources)
         core = chunk_len or min(max(math.ceil(total / per_call), _DSNF_CHUNK[0]), _DSNF_CHUNK[1])
-    windows = [w for i, src in enumerate(sources) for w in _windows(i, src.shape[0], core, halo)]
+    windows = [w for i, src in enumerate(sources) for w in _windows(i, src.shape[0], core, halo, not factorized)]
     generator = None if seed is None else torch.Generator(device=dev).manual_seed(seed)
 
     with torch.inference_mode():
