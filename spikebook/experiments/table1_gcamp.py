@@ -112,7 +112,7 @@ PRIOR_RATE_HZ = 0.9
 #: raised to 0.05 for the same reason.
 DSF_CONFIG = VimcoConfig(batch_size=5, n_steps=6_000, eval_every=200, gen_lr=0.05)
 #: Training of DS-NF: the CPU-sized DS-NF settings of the pretrained SCF/SCDF networks, same reasoning.
-DSNF_CONFIG = VimcoConfig(**{**DSNF_TRAINING.__dict__, "batch_size": 4, "n_steps": 1_000, "eval_every": 100,
+DSNF_CONFIG = VimcoConfig(**{**DSNF_TRAINING.__dict__, "batch_size": 4, "n_steps": 3_000, "eval_every": 100,
                              "gen_lr": 0.05})
 BIN_S = 0.04
 N_FOLDS = 4
