@@ -103,3 +103,16 @@ def test_load_neurons_real_data(data_root):
         for f, s in zip(n.traces, n.spikes, strict=True):
             assert f.shape == s.shape and np.isfinite(f).all()
             assert np.percentile(f, 5) == pytest.approx(0.0, abs=0.05)
+
+
+def test_segments_cut_whole_minutes_and_align_traces_with_spikes():
+    from spikebook.experiments.table1_gcamp import SEGMENT_FRAMES, _segments
+
+    lengths = (2 * SEGMENT_FRAMES + 100, SEGMENT_FRAMES - 1, SEGMENT_FRAMES)
+    traces = tuple(np.arange(n, dtype=np.float32) + 1e6 * k for k, n in enumerate(lengths))
+    neuron = GcampNeuron("n", "GCaMP6s", traces, tuple(t + 0.5 for t in traces), 60.0)
+    f, s = _segments([neuron], None), _segments([neuron], None, "spikes")
+    assert f.shape == (3, SEGMENT_FRAMES)  # two from the first recording, none from the short one, one from the last
+    np.testing.assert_array_equal(s, f + 0.5)
+    assert f[1, 0] == SEGMENT_FRAMES and f[2, 0] == 2e6
+    assert _segments([neuron], 2).shape == (2, SEGMENT_FRAMES)

@@ -190,10 +190,15 @@ def neuron_folds(n_neurons: int, n_folds: int = N_FOLDS, seed: int = 0) -> np.nd
     return folds
 
 
-def _segments(neurons: list[GcampNeuron], max_segments: int | None) -> np.ndarray:
-    """Every whole :data:`SEGMENT_FRAMES`-frame segment of every recording, ``(C, SEGMENT_FRAMES)``."""
-    segs = [trace[i : i + SEGMENT_FRAMES] for n in neurons for trace in n.traces
-            for i in range(0, len(trace) - SEGMENT_FRAMES + 1, SEGMENT_FRAMES)]
+def _segments(
+    neurons: list[GcampNeuron], max_segments: int | None, kind: Literal["traces", "spikes"] = "traces"
+) -> np.ndarray:
+    """Every whole :data:`SEGMENT_FRAMES`-frame segment of every recording, ``(C, SEGMENT_FRAMES)``.
+
+    ``kind`` picks the fluorescence (``"traces"``) or the spike counts (``"spikes"``) of the same segments.
+    """
+    segs = [x[i : i + SEGMENT_FRAMES] for n in neurons for x in getattr(n, kind)
+            for i in range(0, len(x) - SEGMENT_FRAMES + 1, SEGMENT_FRAMES)]
     return np.stack(segs[:max_segments] if max_segments else segs)
 
 
@@ -362,9 +367,8 @@ def fig3_example(
     parameters (the recognition network is amortized, the generative model is per segment)."""
     folds = neuron_folds(len(neurons))
     train = [n for n, k in zip(neurons, folds, strict=True) if k != fold]
-    spikes_all = [s[i : i + SEGMENT_FRAMES] for n in train for s in n.spikes
-                  for i in range(0, len(s) - SEGMENT_FRAMES + 1, SEGMENT_FRAMES)]
     segments = _segments(train, QUICK["max_segments"] if quick else None)
+    spikes_all = _segments(train, QUICK["max_segments"] if quick else None, "spikes")
     model, state = load_fold(train[0].indicator, network, fold, quick)
     generative = _initial_mlphys(train[0].indicator, segments, train[0].fs)
     generative.load_state_dict(state["generative"])
