@@ -8,10 +8,10 @@ from torch import Tensor
 from spikebook.generative.base import CalciumModel, check_spikes, roots_from_gamma
 from spikebook.generative.constraints import POSITIVE, REAL, UNIT_INTERVAL, Constrained, as_float_tensor
 from spikebook.generative.dynamics import ar_calcium
-from spikebook.generative.scdf import dye_dynamics
+from spikebook.generative.scdf import DyeParameters, dye_dynamics
 
 
-class Dendritic(CalciumModel):
+class Dendritic(DyeParameters, CalciumModel):
     """Soma + ``S`` dendritic spines imaged together, eq. (5), with the SCDF dye of eq. (3).
 
     Compartment 0 is the cell body (superscript :math:`c`), compartments :math:`1 \\ldots S` are
@@ -72,10 +72,6 @@ class Dendritic(CalciumModel):
     alpha = Constrained(POSITIVE, "gain per compartment", shared_ndim=1)
     beta = Constrained(REAL, "baseline fluorescence per compartment", shared_ndim=1)
     sigma = Constrained(POSITIVE, "noise standard deviation per compartment", shared_ndim=1)
-    kon = Constrained(POSITIVE, "dye binding rate kappa_on per time step")
-    koff = Constrained(POSITIVE, "dye unbinding rate kappa_off per time step")
-    eta = Constrained(POSITIVE, "Hill coefficient eta")
-    D = Constrained(POSITIVE, "total dye concentration [D]")
 
     def __init__(
         self,

@@ -9,7 +9,17 @@ from spikebook.generative.dynamics import relax, safe_pow
 from spikebook.generative.scf import SCF
 
 
-class SCDF(SCF):
+class DyeParameters:
+    """The dye parameters of eq. (3), declared once for every model with SCDF dye dynamics
+    (:class:`SCDF`, :class:`~spikebook.generative.Dendritic`); :func:`dye_dynamics` uses them."""
+
+    kon = Constrained(POSITIVE, "dye binding rate kappa_on per time step")
+    koff = Constrained(POSITIVE, "dye unbinding rate kappa_off per time step")
+    eta = Constrained(POSITIVE, "Hill coefficient eta")
+    D = Constrained(POSITIVE, "total dye concentration [D]")
+
+
+class SCDF(DyeParameters, SCF):
     """Spikes → Calcium → Dye → Fluorescence (SCDF), eq. (3):
 
     .. math::
@@ -44,11 +54,6 @@ class SCDF(SCF):
 
     Taught in: book chapter "From spikes to fluorescence".
     """
-
-    kon = Constrained(POSITIVE, "dye binding rate kappa_on per time step")
-    koff = Constrained(POSITIVE, "dye unbinding rate kappa_off per time step")
-    eta = Constrained(POSITIVE, "Hill coefficient eta")
-    D = Constrained(POSITIVE, "total dye concentration [D]")
 
     def __init__(
         self,
