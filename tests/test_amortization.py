@@ -147,3 +147,18 @@ def test_warm_start_copies_the_network_and_leaves_it_untouched(data):
     assert fit.best_bound >= fit.history.heldout_bound[0]  # selection never ends below the start
     if fit.best_step > 0:  # the kept state was trained away from the start
         assert any(not torch.equal(v, before[k]) for k, v in fit.recognition.state_dict().items())
+
+
+def test_scores_do_not_depend_on_workers_or_order(data):
+    """Each per-cell fit is seeded by its cell alone: parallel, sequential and single-cell runs agree."""
+    config = tiny_config("DSF")
+    amortized = DSF(TINY_CNN)
+    sequential = am.run_amortization(amortized, data, config, amortized_steps=11, progress=False)
+    parallel = am.run_amortization(amortized, data, config, amortized_steps=11, progress=False, workers=2)
+    for field in ("amortized", "single_cell", "best_step"):
+        np.testing.assert_allclose(parallel.column(field), sequential.column(field), rtol=1e-6)
+    alone = am.fit_single_cell(data.fluorescence, 1, config)
+    r = am.cell_correlation(alone.recognition, data.fluorescence[:, 1], data.spikes[:, 1], 2, config.seed)
+    assert math.isclose(sequential.scores[1].single_cell, r.mean(), rel_tol=1e-6)
+    with pytest.raises(ValueError, match="workers"):
+        am.run_amortization(amortized, data, config, amortized_steps=11, workers=0)
