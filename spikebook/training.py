@@ -666,11 +666,12 @@ def fit_sleep(
     r"""The *sleep* phase of wake-sleep: fit :math:`q_\phi` to spike trains and traces drawn from the model.
 
     Each step draws ``batch_size`` spike trains :math:`s \sim p(s)` (the prior) and traces
-    :math:`f \sim p_\theta(f \mid s)` for every cell of ``generative``, and takes an Adam step on the
-    binary cross-entropy :math:`-\log q_\phi(s \mid f)` per bin (Hinton et al. 1995; Bornschein &
-    Bengio 2015). No recorded data and no labels enter: it only teaches the network what events look
-    like under the current :math:`\theta`, a starting point for VIMCO (:func:`fit_vimco`), which then
-    fits both networks to the data.
+    :math:`f \sim p_\theta(f \mid s)` for every cell of ``generative``, and takes an Adam step on
+    :math:`-\log q_\phi(s \mid f)` per bin (the binary cross-entropy for a factorized :math:`q`; any
+    recognition model's ``log_prob``, DS-NF's included) (Hinton et al. 1995; Bornschein & Bengio 2015).
+    No recorded data and no labels enter: it teaches the network what events look like under the current
+    :math:`\theta`. Before VIMCO (:func:`fit_vimco`) it is a starting point; after VIMCO has learned
+    :math:`\theta` from the data, it trains the network for that learned model (wake-sleep).
 
     Args:
         recognition: The network, trained in place; takes ``(B, *E, L)`` traces.
@@ -702,8 +703,10 @@ def fit_sleep(
             f = generative.sample(events, generator)
         if prior.p.dim():  # one chunk per cell and draw: (B * C, *E, L)
             events, f = events.flatten(0, 1), f.flatten(0, 1)
-        logits = recognition(f.to(dtype))
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, events.to(logits))
+        f = f.to(dtype)
+        # −log q(s | f) per bin: for a factorized q the binary cross-entropy of its logits; for DS-NF the
+        # teacher-forced autoregressive log-probability (the same code path as its log_prob)
+        loss = -recognition.log_prob(events.to(f), f).sum() / events.numel()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
