@@ -46,9 +46,7 @@ import argparse
 import copy
 import csv
 import dataclasses
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -62,6 +60,7 @@ from torch import Tensor
 from spikebook import plotting, pretrained
 from spikebook.data.simulate import SimulatedData, paper_datasets
 from spikebook.experiments import RESULTS_DIR
+from spikebook.experiments.parallel import map_unordered
 from spikebook.generative import BernoulliPrior
 from spikebook.metrics import binned_correlation
 from spikebook.recognition import DSF, DSNF, CNNConfig, RecognitionModel, RNNConfig
@@ -374,11 +373,8 @@ class _SingleCellFit(NamedTuple):
     inference_seconds: float
 
 
-def _fit_and_score(fluorescence: Tensor, spikes: Tensor, cell: int, config: AmortizationConfig,
-                   threads: int | None = None) -> _SingleCellFit:
+def _fit_and_score(fluorescence: Tensor, spikes: Tensor, cell: int, config: AmortizationConfig) -> _SingleCellFit:
     """The per-cell arm on one cell: fit (:func:`fit_single_cell`), then score its marginals."""
-    if threads is not None:  # a worker process: as many torch threads as its parent asked for
-        torch.set_num_threads(threads)
     start = time.perf_counter()
     fit = fit_single_cell(fluorescence, cell, config)
     train_s = time.perf_counter() - start
@@ -419,9 +415,9 @@ def run_amortization(
                          f"{tuple(spikes.shape)}")
     if config.n_cells > fluorescence.shape[1]:
         raise ValueError(f"n_cells={config.n_cells} but the data hold {fluorescence.shape[1]} cells")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int, got {workers!r}")
     cells = range(config.n_cells)
+    jobs = [(fluorescence, spikes, cell, config) for cell in cells]
+    single_cell_fits = map_unordered(_fit_and_score, jobs, workers)  # lazy; checks workers now
     amortized_r, amortized_s = {}, 0.0
     for cell in cells:
         start = time.perf_counter()
@@ -430,23 +426,11 @@ def run_amortization(
         amortized_s += time.perf_counter() - start
 
     fits: dict[int, _SingleCellFit] = {}
-
-    def report(cell: int, fit: _SingleCellFit) -> None:
+    for cell, fit in single_cell_fits:
         fits[cell] = fit
         if progress:
             print(f"cell {cell:3d}: amortized {amortized_r[cell]:.3f}  single cell {fit.correlation:.3f}  "
                   f"(best step {fit.best_step}, {fit.train_seconds:.0f} s)", flush=True)
-
-    if workers == 1:
-        for cell in cells:
-            report(cell, _fit_and_score(fluorescence, spikes, cell, config))
-    else:
-        context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = {pool.submit(_fit_and_score, fluorescence, spikes, cell, config, torch.get_num_threads()):
-                       cell for cell in cells}
-            for future in as_completed(futures):
-                report(futures[future], future.result())
     scores = [CellScore(c, amortized_r[c], fits[c].correlation, fits[c].best_step, fits[c].train_seconds)
               for c in cells]
     total_s = sum(s.train_seconds for s in scores)

@@ -58,6 +58,7 @@ from oasis.functions import GetSn
 from spikebook.baselines import foopsi_rr
 from spikebook.data.simulate import DENDRITIC_RANGES, DendriticConfig, simulate_dendritic
 from spikebook.experiments import RESULTS_DIR
+from spikebook.experiments.parallel import map_unordered
 from spikebook.generative import BernoulliPrior, Dendritic
 from spikebook.metrics import binned_correlation
 from spikebook.recognition import DSFDEN, CNNConfig
@@ -285,12 +286,32 @@ def summarize(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(config: DendritesConfig = FULL, progress: bool = True) -> DendritesResult:
+class _CellFit(NamedTuple):
+    prediction: np.ndarray  # (1+S, T) marginals
+    seconds: float
+    bap: np.ndarray  # (S,) learned bAP amplitudes
+    best_step: int
+    best_bound: float
+
+
+def _fit_and_predict(f: torch.Tensor, config: DendritesConfig, seed: int) -> _CellFit:
+    """:func:`fit_cell` on one cell, then its marginals (one job of :func:`run`)."""
+    start = time.perf_counter()
+    recognition, generative, fit = fit_cell(f, config, seed)
+    with torch.no_grad():
+        prediction = recognition.eval().marginals(f[None].float())[0].double().numpy()
+    return _CellFit(prediction, time.perf_counter() - start, generative.bap.detach()[0].numpy(), fit.best_step,
+                    fit.best_bound)
+
+
+def run(config: DendritesConfig = FULL, progress: bool = True, workers: int = 1) -> DendritesResult:
     """Simulate the data, run both methods on every cell and score them (the computation of the chapter).
 
     Args:
         config: Settings (:data:`FULL` or :data:`QUICK`).
-        progress: Print one line per cell.
+        progress: Print one line per cell (in the order the fits finish).
+        workers: Cells fitted at once, one process each (:func:`~spikebook.experiments.parallel.map_unordered`;
+            every fit is seeded by its cell, so the result does not depend on it; ``seconds`` does).
 
     Returns:
         :class:`DendritesResult`.
@@ -298,25 +319,24 @@ def run(config: DendritesConfig = FULL, progress: bool = True) -> DendritesResul
     data = simulate_dendritic(config.data, seed=config.seed)
     events = data.events.numpy()
     n_cells, n_comp, n_steps = data.fluorescence.shape
+    jobs = [(data.fluorescence[c], config, config.seed + c) for c in range(n_cells)]
+    cell_fits = map_unordered(_fit_and_predict, jobs, workers)  # lazy; checks workers now
 
     start = time.perf_counter()
     rr = foopsi_rr(data.fluorescence, config.data.fs)
     rr_pred = np.concatenate([rr.soma[:, None], rr.spines], 1)  # (C, 1+S, T)
     rr_seconds = (time.perf_counter() - start) / n_cells
 
-    den_pred = np.empty((n_cells, n_comp, n_steps))
-    seconds, baps = [], []
-    for c in range(n_cells):
-        start = time.perf_counter()
-        recognition, generative, fit = fit_cell(data.fluorescence[c], config, config.seed + c)
-        with torch.no_grad():
-            den_pred[c] = recognition.eval().marginals(data.fluorescence[c][None].float())[0].double().numpy()
-        seconds.append(time.perf_counter() - start)
-        baps.append(generative.bap.detach()[0].numpy())
+    fits: dict[int, _CellFit] = {}
+    for c, fit in cell_fits:
+        fits[c] = fit
         if progress:
-            soma, spines = score_cells(den_pred[c : c + 1], events[c : c + 1])
-            print(f"cell {c}: {seconds[-1]:.0f} s, best step {fit.best_step} (bound {fit.best_bound:.2f} nats/bin), "
+            soma, spines = score_cells(fit.prediction[None], events[c : c + 1])
+            print(f"cell {c}: {fit.seconds:.0f} s, best step {fit.best_step} (bound {fit.best_bound:.2f} nats/bin), "
                   f"soma {soma[0]:.3f}, spines {np.nanmean(spines):.3f}", flush=True)
+    den_pred = np.stack([fits[c].prediction for c in range(n_cells)])  # (C, 1+S, T)
+    seconds = [fits[c].seconds for c in range(n_cells)]
+    baps = [fits[c].bap for c in range(n_cells)]
 
     frames, per_spine = [], {}
     for method, pred, secs in (("DS-F-DEN", den_pred, seconds), ("Foopsi-RR", rr_pred, [rr_seconds] * n_cells)):
@@ -371,20 +391,21 @@ def load_cached(directory: Path = RESULTS_DIR) -> DendritesResult | None:
     return DendritesResult(pd.read_csv(paths[1]), pd.read_csv(paths[0]), pd.read_csv(paths[2]), example)
 
 
-def dendrites(quick: bool, retrain: bool = False, progress: bool = False) -> DendritesResult:
+def dendrites(quick: bool, retrain: bool = False, progress: bool = False, workers: int = 1) -> DendritesResult:
     """Quick mode: run :data:`QUICK` (nothing written). Full mode: the cache if present, else run and write it.
 
     Args:
         quick: Quick mode.
         retrain: In full mode, recompute even if the cache exists.
         progress: Print one line per cell.
+        workers: Cells fitted at once (see :func:`run`).
     """
     if quick:
-        return run(QUICK, progress)
+        return run(QUICK, progress, workers)
     cached = None if retrain else load_cached()
     if cached is not None:
         return cached
-    result = run(FULL, progress)
+    result = run(FULL, progress, workers)
     save(result)
     return result
 
@@ -470,11 +491,12 @@ def _main() -> None:
     parser = argparse.ArgumentParser(prog="python -m spikebook.experiments.dendrites",
                                      description="Table 1 (dendritic column) and Fig. 4; --full writes the cache.")
     parser.add_argument("--full", action="store_true", help="full size (writes book/results/dendrites*)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per fit (default 1)")
+    parser.add_argument("--workers", type=int, default=1, help="cells fitted at once, one process each (default 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    result = dendrites(quick=not args.full, retrain=True, progress=True)
+    result = dendrites(quick=not args.full, retrain=True, progress=True, workers=args.workers)
     print(format_summary(result.summary).to_string(index=False))
     print(f"{time.perf_counter() - start:.0f} s")
     if args.full:
