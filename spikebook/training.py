@@ -673,6 +673,9 @@ def fit_sleep(
     :math:`\theta`. Before VIMCO (:func:`fit_vimco`) it is a starting point; after VIMCO has learned
     :math:`\theta` from the data, it trains the network for that learned model (wake-sleep).
 
+    Runs on CUDA when it is available, like :func:`fit_vimco`: the network, the generative model and the
+    prior are moved there in place.
+
     Args:
         recognition: The network, trained in place; takes ``(B, *E, L)`` traces.
         generative: A model of ``C`` cells (per-cell parameters ``(C, ...)``), used as it is (no gradient).
@@ -691,7 +694,11 @@ def fit_sleep(
     """
     if n_steps < 0 or batch_size < 1 or chunk_len < 1:
         raise ValueError("n_steps must be >= 0, batch_size and chunk_len positive")
-    generator = torch.Generator().manual_seed(seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # as fit_vimco; modules are moved in place
+    recognition.to(device)
+    generative.to(device)
+    prior = prior.to(device)
+    generator = torch.Generator(device=device).manual_seed(seed)
     optimizer = torch.optim.Adam(recognition.parameters(), lr=lr)
     dtype = next(recognition.parameters()).dtype
     shape = (batch_size, *prior.p.shape, chunk_len) if prior.p.dim() else (batch_size, chunk_len)

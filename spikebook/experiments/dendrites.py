@@ -298,9 +298,10 @@ def _fit_and_predict(f: torch.Tensor, config: DendritesConfig, seed: int) -> _Ce
     """:func:`fit_cell` on one cell, then its marginals (one job of :func:`run`)."""
     start = time.perf_counter()
     recognition, generative, fit = fit_cell(f, config, seed)
+    device = next(recognition.parameters()).device  # CUDA when training found it
     with torch.no_grad():
-        prediction = recognition.eval().marginals(f[None].float())[0].double().numpy()
-    return _CellFit(prediction, time.perf_counter() - start, generative.bap.detach()[0].numpy(), fit.best_step,
+        prediction = recognition.eval().marginals(f[None].float().to(device))[0].double().cpu().numpy()
+    return _CellFit(prediction, time.perf_counter() - start, generative.bap.detach()[0].cpu().numpy(), fit.best_step,
                     fit.best_bound)
 
 
