@@ -116,3 +116,27 @@ def test_segments_cut_whole_minutes_and_align_traces_with_spikes():
     np.testing.assert_array_equal(s, f + 0.5)
     assert f[1, 0] == SEGMENT_FRAMES and f[2, 0] == 2e6
     assert _segments([neuron], 2).shape == (2, SEGMENT_FRAMES)
+
+
+def test_sleep_phase_keeps_the_vimco_network_and_is_reproducible(data_root, tmp_path, monkeypatch):
+    from spikebook.experiments import table1_gcamp as tg
+
+    monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path)
+    neurons = load_neurons("GCaMP6s", data_root)[: tg.QUICK["neurons"]]
+    vimco = tg.train_fold(neurons, neuron_folds(len(neurons)), 0, "DS-F", quick=True, progress=False)
+    with pytest.raises(ValueError, match="no sleep phase"):
+        tg.load_fold("GCaMP6s", "DS-F", 0, quick=True, stage="sleep")
+
+    slept = tg.sleep_fold("GCaMP6s", "DS-F", 0, neurons, quick=True)
+    before, state = tg.load_fold("GCaMP6s", "DS-F", 0, quick=True, stage="vimco")
+    after, _ = tg.load_fold("GCaMP6s", "DS-F", 0, quick=True, stage="sleep")
+    assert state["sleep_steps"] == tg.QUICK["sleep_steps"]
+    for a, b, c in zip(vimco.parameters(), before.parameters(), after.parameters(), strict=True):
+        assert torch.equal(a, b)  # the VIMCO network is kept as it was
+    assert any(not torch.equal(b, c) for b, c in zip(before.parameters(), after.parameters(), strict=True))
+    for a, c in zip(slept.parameters(), after.parameters(), strict=True):
+        assert torch.equal(a, c)
+    # a second sleep phase starts again from the VIMCO network: same seed, same result
+    again = tg.sleep_fold("GCaMP6s", "DS-F", 0, neurons, quick=True)
+    for a, c in zip(again.parameters(), after.parameters(), strict=True):
+        assert torch.equal(a, c)

@@ -126,8 +126,9 @@ DSNF_CONFIG = VimcoConfig(**{**DSNF_TRAINING.__dict__, "batch_size": 4, "n_steps
                              "gen_lr": 0.05})
 #: Sleep phase after VIMCO (wake-sleep, :func:`sleep_fold`): Adam steps, each on one simulated chunk of
 #: ``SLEEP_LEN`` frames per training segment drawn from that segment's *learned* MLphys model. 300 steps
-#: were fixed after a scan of 100–500 on GCaMP6s fold 0–1 (test scores moved by ±0.02 across it); no
-#: label-free criterion exists for this choice: the held-out bound, which selects the VIMCO checkpoint,
+#: were fixed after a scan of 100–500 with DS-F on the folds of both indicators, scored on their test
+#: neurons (fold scores moved by about ±0.03 across it): the one number of the protocol that has seen
+#: labels. No label-free criterion exists for it: the held-out bound, which selects the VIMCO checkpoint,
 #: always prefers the VIMCO network, as it is the quantity VIMCO maximises.
 SLEEP_STEPS = 300
 SLEEP_LEN = 400
