@@ -19,6 +19,7 @@ from spikebook.training import (
     _is_per_cell,
     _log_weights,
     chunk_traces,
+    fit_sleep,
     fit_vimco,
     per_step_log_likelihood,
 )
@@ -303,3 +304,34 @@ def test_smoke_training_improves_bound_and_finds_spikes() -> None:
     r = binned_correlation(marginals, data.spikes[1], factor=1)
     assert r.min() > 0.5, r
     assert (gen.sigma < 0.08).all()  # noise level learnt: from 0.1 towards the true 0.03-0.04
+
+
+# ------------------------------------------------------------------ sleep phase
+
+
+@pytest.mark.parametrize("network", ["DSF", "DSNF"])
+def test_fit_sleep_step_loss_is_minus_log_q_per_bin_of_the_model_draw(network):
+    """The first loss is −log q(s | f) per bin of the untrained network on the pair (s, f) that fit_sleep
+    draws (prior, then model, from one generator seeded with ``seed``); then the network changes."""
+    torch.manual_seed(0)
+    net = DSF(TINY_CNN) if network == "DSF" else DSNF(RNNConfig(filters=(4,), widths=(5,), n_features=3,
+                                                                feature_width=3, n_backward=4, n_forward=4))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    generative, prior = _scf(2).requires_grad_(False), BernoulliPrior(torch.tensor([3.0, 6.0]), 60.0)
+    losses = fit_sleep(net, generative, prior, n_steps=2, batch_size=3, chunk_len=50, lr=1e-2, seed=7)
+
+    generator = torch.Generator().manual_seed(7)
+    events = prior.sample((3, 2, 50), generator)  # (B, C, L)
+    f = generative.sample(events, generator)
+    fresh = DSF(TINY_CNN) if network == "DSF" else DSNF(net.config)
+    fresh.load_state_dict(before)
+    events, f = events.flatten(0, 1), f.flatten(0, 1)  # (B * C, L), as fit_sleep feeds the network
+    with torch.no_grad():
+        expected = -fresh.log_prob(events, f).sum() / events.numel()
+        assert losses[0] == pytest.approx(float(expected), rel=1e-5)
+        if network == "DSF":  # for a factorized q it is the binary cross-entropy of the logits
+            bce = torch.nn.functional.binary_cross_entropy_with_logits(fresh(f), events)
+            assert losses[0] == pytest.approx(float(bce), rel=1e-5)
+    assert any(not torch.equal(before[k], v) for k, v in net.state_dict().items())
+    with pytest.raises(ValueError, match="n_steps"):
+        fit_sleep(net, generative, prior, n_steps=-1)
