@@ -22,9 +22,12 @@ def test_chapter_runs_with_papermill_parameters(chapter, tmp_path):
     assert len(tagged) == 1, "a chapter needs exactly one cell tagged 'parameters'"
     assert "quick" in tagged[0].source
     output = tmp_path / chapter.name
+    # A per-cell limit, far above any quick-mode cell: a kernel that stops answering fails the test with
+    # papermill's timeout error instead of blocking the test run (seen once: a cell finished in the kernel
+    # while the client kept waiting for its reply).
     papermill.execute_notebook(
         str(chapter), str(output), parameters={"quick": True}, kernel_name="python3", cwd=str(chapter.parent),
-        progress_bar=False,
+        progress_bar=False, execution_timeout=600,
     )
     executed = nbformat.read(output, as_version=4)
     injected = [cell for cell in executed.cells if "injected-parameters" in cell.metadata.get("tags", [])]
