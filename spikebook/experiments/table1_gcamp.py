@@ -233,6 +233,23 @@ def _initial_mlphys(indicator: Indicator, segments: np.ndarray, fs: float) -> ML
                   fs=fs)
 
 
+def _training_neurons(neurons: list[GcampNeuron], folds: np.ndarray, fold: int) -> list[GcampNeuron]:
+    """The neurons a fold's network is trained on: all but the fold's own."""
+    return [n for n, k in zip(neurons, folds, strict=True) if k != fold]
+
+
+def _learned_mlphys(train: list[GcampNeuron], state: dict, quick: bool) -> tuple[MLphys, np.ndarray]:
+    """A fold's per-segment MLphys models as VIMCO learned them, with the training segments they belong to."""
+    segments = _segments(train, QUICK["max_segments"] if quick else None)
+    generative = _initial_mlphys(train[0].indicator, segments, train[0].fs)
+    generative.load_state_dict(state["generative"])
+    return generative, segments
+
+
+def _new_network(network: Network) -> RecognitionModel:
+    return DSF() if network == "DS-F" else DSNF()
+
+
 def fold_checkpoint(indicator: Indicator, network: Network, fold: int, quick: bool = False) -> Path:
     """Where the recognition network of one fold is saved (small: weights and history only)."""
     stem = f"{network.lower().replace('-', '')}-{indicator.lower()}-fold{fold}"
@@ -253,14 +270,14 @@ def train_fold(
     Returns:
         The trained network (best held-out bound), in eval mode.
     """
-    train = [n for n, k in zip(neurons, folds, strict=True) if k != fold]
+    train = _training_neurons(neurons, folds, fold)
     segments = _segments(train, QUICK["max_segments"] if quick else None)  # (C, SEGMENT_FRAMES)
     traces = torch.as_tensor(segments)[None]  # (1, C, T)
     fs = train[0].fs
     config = DSF_CONFIG if network == "DS-F" else DSNF_CONFIG
     if quick:
         config = VimcoConfig(**{**config.__dict__, "n_steps": QUICK["n_steps"], "eval_every": QUICK["eval_every"]})
-    recognition = DSF() if network == "DS-F" else DSNF()
+    recognition = _new_network(network)
     result = fit_vimco(
         recognition,
         _initial_mlphys(train[0].indicator, segments, fs),
@@ -300,12 +317,10 @@ def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[
     """
     path = fold_checkpoint(indicator, network, fold, quick)
     state = torch.load(path, map_location="cpu", weights_only=False)
-    train = [n for n, k in zip(neurons, neuron_folds(len(neurons)), strict=True) if k != fold]
-    segments = _segments(train, QUICK["max_segments"] if quick else None)
-    generative = _initial_mlphys(indicator, segments, train[0].fs)
-    generative.load_state_dict(state["generative"])
+    train = _training_neurons(neurons, neuron_folds(len(neurons)), fold)
+    generative, segments = _learned_mlphys(train, state, quick)
     vimco_state = state.get("vimco_recognition", state["recognition"])
-    model = DSF() if network == "DS-F" else DSNF()
+    model = _new_network(network)
     model.load_state_dict(vimco_state)
     steps = QUICK["sleep_steps"] if quick else SLEEP_STEPS
     prior = BernoulliPrior(torch.full((len(segments),), PRIOR_RATE_HZ), train[0].fs)
@@ -332,7 +347,7 @@ def load_fold(indicator: Indicator, network: Network, fold: int, quick: bool = F
     state = torch.load(fold_checkpoint(indicator, network, fold, quick), map_location="cpu", weights_only=False)
     if stage == "sleep" and "sleep_steps" not in state:
         raise ValueError(f"fold {fold} of {network} on {indicator} has no sleep phase yet: run sleep_fold")
-    model = DSF() if network == "DS-F" else DSNF()
+    model = _new_network(network)
     model.load_state_dict(state["recognition"] if stage == "sleep" else state.get("vimco_recognition",
                                                                                    state["recognition"]))
     return model.eval(), state
@@ -436,13 +451,10 @@ def fig3_example(
 ) -> Fig3Example:
     """Fig. 3 for one segment of a *training* neuron of ``fold``: a test neuron has no learned generative
     parameters (the recognition network is amortized, the generative model is per segment)."""
-    folds = neuron_folds(len(neurons))
-    train = [n for n, k in zip(neurons, folds, strict=True) if k != fold]
-    segments = _segments(train, QUICK["max_segments"] if quick else None)
-    spikes_all = _segments(train, QUICK["max_segments"] if quick else None, "spikes")
+    train = _training_neurons(neurons, neuron_folds(len(neurons)), fold)
     model, state = load_fold(train[0].indicator, network, fold, quick)
-    generative = _initial_mlphys(train[0].indicator, segments, train[0].fs)
-    generative.load_state_dict(state["generative"])
+    generative, segments = _learned_mlphys(train, state, quick)
+    spikes_all = _segments(train, QUICK["max_segments"] if quick else None, "spikes")
     f = torch.as_tensor(segments[segment])[None]  # (1, T)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
