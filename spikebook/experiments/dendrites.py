@@ -28,7 +28,7 @@ sample, 16.6 ms, as for the SCF column, :mod:`spikebook.experiments.table1_scf`)
 correlation and the mean over its 10 spines; the table reports mean ± s.e.m. (``ddof=1``) over cells.
 
 :func:`run` is the computation; :func:`dendrites` loads the cached full result (``book/results/
-dendrites*.csv``, ``dendrites_example.npz``) or computes it. From the command line (full size, ~40 min
+dendrites*.csv``, ``dendrites_example.npz``) or computes it. From the command line (full size, ~40 min estimated
 on one CPU thread, ~3 min with ``--workers 15`` on a 16-core machine): ``python -m spikebook.experiments.dendrites --full``.
 
 References:
