@@ -40,14 +40,14 @@ import copy
 import math
 from collections.abc import Iterator
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
 
 from spikebook.recognition import DSF, RecognitionModel
 
-__all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "infer", "to_model_rate", "to_user_rate"]
+__all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "PRECISIONS", "infer", "to_model_rate", "to_user_rate"]
 
 #: The pretrained network :func:`infer` uses by default.
 DEFAULT_MODEL = "dsf-scf-60hz"
@@ -60,6 +60,10 @@ MODEL_FS_HZ = 60.0
 #: chunking is approximate; 5 s is ~3 decay times of the slowest calcium transients of the paper's
 #: data (γ = 0.99 per 60 Hz bin: τ ≈ 1.7 s).
 DSNF_HALO_S = 5.0
+
+#: Values of ``infer(..., precision=)``.
+PRECISIONS = ("float32", "bfloat16")
+Precision = Literal["float32", "bfloat16"]
 
 # Defaults of the chunking, in model bins (see PERF notes: ~40k bins per DS-F call keep the activations
 # cache-sized on CPU; DS-NF rows = windows × samples: ~2,048 make each step's matmul big enough to use
@@ -300,6 +304,7 @@ def infer(
     model_fs: float | None = None,
     seed: int | None = 0,
     dataset: int | None = None,
+    precision: Precision = "float32",
 ) -> np.ndarray:
     """Per-bin spike probabilities for fluorescence traces, from a trained recognition network.
 
@@ -336,6 +341,12 @@ def infer(
             ``"attended-inception-spikefinder"``): the Spikefinder dataset number whose embedding to use, or
             ``None`` for the net trained without dataset knowledge; see
             :func:`spikebook.supervised_training.infer_traces` (traces normalised as one dataset).
+        precision: ``"float32"`` (default) or ``"bfloat16"``: run the network under
+            :func:`torch.autocast` with bfloat16, so the convolutions (and DS-NF's per-step recurrent
+            matmul) compute in bfloat16 while the outputs, the recurrent state and the gate arithmetic
+            stay float32. About 2× faster for DS-F on CPUs with native bfloat16 (AVX-512 BF16 or AMX)
+            and on recent GPUs; *slower* on CPUs without it. Probabilities differ from float32 by
+            ~1e-4 on average (measured: the same correlations to 4 decimals, chapter "Speed").
 
     Returns:
         Array of the shape of ``traces`` (1-D in, 1-D out), dtype float32 or float64 like the input:
@@ -347,7 +358,7 @@ def infer(
             ``fs`` not a number.
         ValueError: ``traces`` empty, not 1-D/2-D, holding ±inf or an all-NaN trace; ``fs ≤ 0``; unknown
             model name (the message lists the available ones); non-positive ``n_samples``,
-            ``batch_size`` or ``chunk_len``.
+            ``batch_size`` or ``chunk_len``; an unknown ``precision``.
         FileNotFoundError: A pretrained name whose checkpoint is not on disk (the message says how to
             make it).
 
@@ -369,6 +380,8 @@ def infer(
             return infer_traces(traces, fs, entry.attended, entry.agnostic, dataset)
     if dataset is not None:
         raise ValueError("dataset= is only for the supervised entries of spikebook.pretrained.SUPERVISED")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     x, squeeze = _as_traces(traces)
     fs = _check_rate("fs", fs)
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
@@ -416,7 +429,8 @@ def infer(
     windows = [w for i, src in enumerate(sources) for w in _windows(i, src.shape[0], core, halo, not factorized)]
     generator = None if seed is None else torch.Generator(device=dev).manual_seed(seed)
 
-    with torch.inference_mode():
+    low = precision == "bfloat16"
+    with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=low):
         for batch in _batches(windows, per_call):
             chunk = np.stack([sources[w.segment][w.start : w.start + w.length] for w in batch])
             f = torch.from_numpy(chunk).to(device=dev, dtype=param.dtype)  # (b, length)
@@ -424,7 +438,7 @@ def infer(
                 probs = network.marginals(f)  # exact marginals, (b, length)
             else:
                 probs = network.marginals(f, n_samples, generator)  # Monte-Carlo marginals, (b, length)
-            probs = probs.cpu().numpy()
+            probs = probs.to(param.dtype).cpu().numpy()
             for w, p in zip(batch, probs):
                 targets[w.segment][w.keep_from : w.keep_to] = p[w.keep_from - w.start : w.keep_to - w.start]
 

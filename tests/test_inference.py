@@ -115,6 +115,27 @@ def test_dsnf_chunked_shapes_seeds_and_nan():
     assert ((a[1] >= 0) & (a[1] <= 1)).all()
 
 
+def test_bfloat16_precision_is_close_to_float32():
+    # bfloat16 convolutions/matmuls with float32 outputs: ~3 significant digits inside the network
+    torch.manual_seed(0)
+    x = _traces(4, 400).astype(np.float32)
+    for model, kwargs in ((DSF().eval(), {}), (DSNF(RNNConfig(n_backward=8, n_forward=8)).eval(), {"n_samples": 4})):
+        ref = infer(x, 60.0, model, **kwargs)
+        low = infer(x, 60.0, model, precision="bfloat16", **kwargs)
+        assert low.dtype == np.float32 and np.isfinite(low).all()
+        assert not np.array_equal(low, ref)  # the path is really taken
+        assert np.abs(low - ref).mean() < 2e-3 and np.abs(low - ref).max() < 0.1
+
+
+def test_networks_return_their_own_dtype_under_autocast():
+    f = torch.from_numpy(_traces(2, 120).astype(np.float32))
+    spikes = (torch.rand(3, 2, 120) < 0.05).float()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        for model in (DSF(), DSNF(RNNConfig(n_backward=8, n_forward=8))):
+            assert model.marginals(f, 3).dtype == torch.float32
+            assert model.log_prob(spikes, f).dtype == torch.float32
+
+
 def test_to_user_rate_known_answers():
     rng = np.random.default_rng(0)
     p = rng.random(20) * 0.5
@@ -189,6 +210,7 @@ def test_model_fs_of_an_instance(dsf):
         (np.zeros(10), {"fs": "60"}, TypeError, "number"),
         (np.zeros(10), {"n_samples": 0}, ValueError, "n_samples"),
         (np.zeros(10), {"chunk_len": 0}, ValueError, "chunk_len"),
+        (np.zeros(10), {"precision": "float16"}, ValueError, "precision"),
         (np.zeros(10), {"model": "dsf-nope"}, ValueError, "dsf-scf-60hz"),
         (np.zeros(10), {"model": torch.nn.Linear(2, 2)}, TypeError, "RecognitionModel"),
     ],
@@ -233,15 +255,17 @@ def test_speed_table_smoke_and_csv_round_trip(tmp_path):
         devices=["cpu"],
         dsnf=DSNF(RNNConfig(n_backward=8, n_forward=8)),
     )
-    assert [(r.method, r.batch) for r in rows] == [
-        ("DS-F", 1), ("DS-F", 3), ("DS-NF", 1), ("DS-NF", 2), ("OASIS AR(1)", 1), ("OASIS AR(2)", 1)
+    nets = [("DS-F", 1), ("DS-F", 3), ("DS-NF", 1), ("DS-NF", 2)]
+    assert [(r.method, r.precision, r.batch) for r in rows] == [
+        *[(m, "float32", b) for m, b in nets], *[(m, "bfloat16", b) for m, b in nets],
+        ("OASIS AR(1)", "float64", 1), ("OASIS AR(2)", "float64", 1),
     ]
     assert all(r.seconds_per_trace > 0 for r in rows)
-    oasis = rows[4].seconds_per_trace
-    assert rows[4].ratio_to_oasis == 1.0
+    oasis = rows[8].seconds_per_trace
+    assert rows[8].ratio_to_oasis == 1.0
     assert all(np.isclose(r.ratio_to_oasis, r.seconds_per_trace / oasis) for r in rows)
-    assert rows[0].paper_seconds == 0.05 and rows[2].paper_seconds == 4.6 and np.isnan(rows[5].paper_seconds)
+    assert rows[0].paper_seconds == 0.05 and rows[6].paper_seconds == 4.6 and np.isnan(rows[9].paper_seconds)
     assert "2 traces, not 3" in rows[3].note
     back = read_csv(write_csv(rows, tmp_path / "speed.csv"))
-    assert [r[:3] for r in back] == [r[:3] for r in rows]
+    assert [r[:4] for r in back] == [r[:4] for r in rows]
     np.testing.assert_allclose([r.seconds_per_trace for r in back], [r.seconds_per_trace for r in rows], rtol=1e-5)

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from spikebook.data.simulate import SimulationConfig, simulate
-from spikebook.inference import infer
+from spikebook.inference import PRECISIONS, Precision, infer
 from spikebook.recognition import DSF, DSNF, RecognitionModel
 
 __all__ = [
@@ -61,6 +61,7 @@ class SpeedRow(NamedTuple):
 
     Attributes:
         method: ``"DS-F"``, ``"DS-NF"``, ``"OASIS AR(1)"`` or ``"OASIS AR(2)"``.
+        precision: ``"float32"`` or ``"bfloat16"`` (``infer(..., precision=)``; OASIS: float64).
         device: Where it ran, e.g. ``"cpu, 2 threads"`` or ``"cuda"`` (OASIS: always one CPU thread).
         batch: Traces per call: 1, or all the traces timed in one call (OASIS: always 1).
         seconds_per_trace: Wall-clock seconds per 10,000-step trace (a call's time divided by ``batch``).
@@ -71,6 +72,7 @@ class SpeedRow(NamedTuple):
     """
 
     method: str
+    precision: str
     device: str
     batch: int
     seconds_per_trace: float
@@ -163,6 +165,7 @@ def speed_table(
     dsf: RecognitionModel | None = None,
     dsnf: RecognitionModel | None = None,
     seed: int = 0,
+    precisions: Sequence[Precision] = PRECISIONS,
 ) -> list[SpeedRow]:
     """Time DS-F, DS-NF (via :func:`spikebook.infer`) and OASIS on the same traces; see the module doc.
 
@@ -191,10 +194,12 @@ def speed_table(
         dsf: DS-F network; ``None``: an untrained :class:`~spikebook.recognition.DSF` (paper layout).
         dsnf: DS-NF network; ``None``: an untrained :class:`~spikebook.recognition.DSNF`.
         seed: Seed of the simulated traces.
+        precisions: The ``precision`` values of :func:`spikebook.infer` to time the networks with, one set
+            of rows each (bfloat16 is fast only where the hardware has it; see :func:`spikebook.infer`).
 
     Returns:
-        One :class:`SpeedRow` per (method, device, batch): DS-F and DS-NF rows per device, then the
-        two OASIS rows.
+        One :class:`SpeedRow` per (method, precision, device, batch): DS-F and DS-NF rows per device and
+        precision, then the two OASIS rows.
 
     Taught in: book chapter "Speed: amortized inference is fast".
     """
@@ -203,7 +208,7 @@ def speed_table(
     before = torch.get_num_threads()
     try:
         return _speed_table(n_traces, n_steps, n_samples, nf_traces, ar2_traces, n_single, repeats, threads,
-                            devices, dsf, dsnf, seed)
+                            devices, dsf, dsnf, seed, precisions)
     finally:
         torch.set_num_threads(before)
 
@@ -221,6 +226,7 @@ def _speed_table(
     dsf: RecognitionModel | None,
     dsnf: RecognitionModel | None,
     seed: int,
+    precisions: Sequence[Precision],
 ) -> list[SpeedRow]:
     if devices is None:
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -235,15 +241,17 @@ def _speed_table(
     # networks), so that a change of load on a shared machine during the run does not skew the ratios.
     oasis = time_oasis()
     ar2 = best_time(lambda: _oasis(traces[:ar2_traces], 2), 1, warmup=False) / ar2_traces
-    timed: list[tuple[str, str, int, float, str]] = []  # (method, device, batch, seconds per trace, note)
-    runs = [(d, t) for d in devices for t in (threads if d == "cpu" else [torch.get_num_threads()])]
-    for device, n_threads in runs:
+    timed: list[tuple[str, str, str, int, float, str]] = []  # (method, precision, device, batch, s per trace, note)
+    runs = [(d, t, p) for d in devices for t in (threads if d == "cpu" else [torch.get_num_threads()])
+            for p in precisions]
+    for device, n_threads, precision in runs:
         torch.set_num_threads(n_threads)
         label = f"cpu, {n_threads} thread{'s' if n_threads > 1 else ''}" if device == "cpu" else device
         sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
-        def run(x: np.ndarray, model: RecognitionModel, device: str = device, sync=sync) -> None:
-            infer(x, 60.0, model, n_samples=n_samples, device=device)
+        def run(x: np.ndarray, model: RecognitionModel, device: str = device, sync=sync,
+                precision: Precision = precision) -> None:
+            infer(x, 60.0, model, n_samples=n_samples, device=device, precision=precision)
             sync()
 
         def one_by_one(x: np.ndarray, model: RecognitionModel) -> None:
@@ -253,22 +261,22 @@ def _speed_table(
         f_note = "exact marginals, one CNN pass"
         t1 = best_time(lambda: one_by_one(traces[:n_single], dsf), repeats) / n_single
         tn = best_time(lambda: run(traces[:n_traces], dsf), repeats) / n_traces
-        timed += [("DS-F", label, 1, t1, f_note), ("DS-F", label, n_traces, tn, f_note)]
+        timed += [("DS-F", precision, label, 1, t1, f_note), ("DS-F", precision, label, n_traces, tn, f_note)]
         nf_note = f"{n_samples}-sample marginals"
         many_note = nf_note if nf_traces >= n_traces else f"{nf_note}; {nf_traces} traces, not {n_traces} (time)"
         t1 = best_time(lambda: run(traces[:1], dsnf), 1)  # the warm-up also serves the next line
         tn = best_time(lambda: run(traces[:nf_traces], dsnf), 1, warmup=False) / nf_traces
-        timed += [("DS-NF", label, 1, t1, nf_note), ("DS-NF", label, nf_traces, tn, many_note)]
+        timed += [("DS-NF", precision, label, 1, t1, nf_note), ("DS-NF", precision, label, nf_traces, tn, many_note)]
     oasis = min(oasis, time_oasis())
     note = "parameters estimated; one trace per call, 1 thread; mean over {} traces"
     timed += [
-        ("OASIS AR(1)", "cpu", 1, oasis, note.format(n_traces)),
-        ("OASIS AR(2)", "cpu", 1, ar2, note.format(ar2_traces)),
+        ("OASIS AR(1)", "float64", "cpu", 1, oasis, note.format(n_traces)),
+        ("OASIS AR(2)", "float64", "cpu", 1, ar2, note.format(ar2_traces)),
     ]
     return [
-        SpeedRow(method, device, batch, seconds, seconds / oasis,
+        SpeedRow(method, precision, device, batch, seconds, seconds / oasis,
                  (PAPER_GPU_S if device == "cuda" else PAPER_CPU_S).get(method, math.nan), note)
-        for method, device, batch, seconds, note in timed
+        for method, precision, device, batch, seconds, note in timed
     ]
 
 
@@ -288,7 +296,7 @@ def read_csv(path: str | Path) -> list[SpeedRow]:
     """Read a table written by :func:`write_csv`."""
     with Path(path).open(newline="") as handle:
         return [
-            SpeedRow(r["method"], r["device"], int(r["batch"]), float(r["seconds_per_trace"]),
+            SpeedRow(r["method"], r["precision"], r["device"], int(r["batch"]), float(r["seconds_per_trace"]),
                      float(r["ratio_to_oasis"]), float(r["paper_seconds"]), r["note"])
             for r in csv.DictReader(handle)
         ]
@@ -308,7 +316,8 @@ def plot_speed(rows: Sequence[SpeedRow], title: str | None = None):
 
     colors = {"DS-F": "#1f77b4", "DS-NF": "#d62728", "OASIS AR(1)": "0.45", "OASIS AR(2)": "0.7"}
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    labels = [f"{r.method}\n{r.device.split(',')[0]}, {r.batch} tr." for r in rows]
+    labels = [f"{r.method}{' bf16' if r.precision == 'bfloat16' else ''}\n{r.device.split(',')[0]}, {r.batch} tr."
+              for r in rows]
     x = np.arange(len(rows))
     ax.bar(x, [r.seconds_per_trace for r in rows], color=[colors.get(r.method, "0.3") for r in rows])
     paper = [r.paper_seconds for r in rows]

@@ -208,7 +208,8 @@ class DSF(RecognitionModel):
         return self.cnn.half_width
 
     def _logits(self, f: Tensor) -> Tensor:
-        return self.cnn(f).squeeze(1)  # (B, T)
+        # in f's dtype also under torch.autocast (bfloat16 convolutions, float32 logits and probabilities)
+        return self.cnn(f).squeeze(1).to(f.dtype)  # (B, T)
 
     def forward(self, f: Tensor) -> Tensor:
         """Per-bin spike logits :math:`\\ell_t` (never a loss).

@@ -167,9 +167,11 @@ class DSNF(RecognitionModel):
         return self._context(f)
 
     def _context(self, f: Tensor) -> Tensor:
-        u = self.cnn(f).transpose(1, 2)  # (B, T, n_features)
+        u = self.cnn(f).transpose(1, 2).to(f.dtype)  # (B, T, n_features); f's dtype also under autocast
         x = torch.cat([u, f.unsqueeze(-1)], dim=-1)  # (B, T, n_features + 1)
-        b = self.backward_rnn(x.flip(1))[0].flip(1)  # (B, T, n_backward), b_t sees f_t ... f_T
+        # The GRU in f's dtype: under CPU autocast it would cast its weights at every time step.
+        with torch.autocast(f.device.type, enabled=False):
+            b = self.backward_rnn(x.flip(1))[0].flip(1)  # (B, T, n_backward), b_t sees f_t ... f_T
         return torch.cat([x, b], dim=-1)
 
     # ---------------------------------------------------------------- the one per-step loop
@@ -186,6 +188,17 @@ class DSNF(RecognitionModel):
             ``(spikes, logits)``, each ``(n, B, T)``; ``logits[..., t]`` is the logit of
             :math:`q(s_t = 1 \\mid f, s_{<t})`.
         """
+        # Under torch.autocast (e.g. ``infer(..., precision="bfloat16")``) only the per-step recurrent
+        # matmul runs in the low-precision dtype, with fp32 state and gate arithmetic: mixed-dtype
+        # elementwise ops would cost more than the matmul saves (measured on CPU).
+        dev = ctx.device.type
+        low = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else None
+        with torch.autocast(dev, enabled=False):
+            return self._loop(ctx, drive, teacher_forced, low)
+
+    def _loop(
+        self, ctx: Tensor, drive: Tensor, teacher_forced: bool, low: torch.dtype | None
+    ) -> tuple[Tensor, Tensor]:
         n, B, _ = drive.shape
         N, D, H = n * B, self.n_context, self.config.n_forward
         w_out = self.out.weight[0]
@@ -205,6 +218,8 @@ class DSNF(RecognitionModel):
         b_h = torch.cat([w_oh.new_zeros(1), self.cell.bias_hh * two])  # (1 + 3H,)
         w_rec = (2.0 * w_h).t().contiguous()  # (1 + 3H, H)
         b_rec = (b_h - w_h.sum(0)).unsqueeze(1)  # (1 + 3H, 1)
+        if low is not None:
+            w_rec, b_rec = w_rec.to(low), b_rec.to(low)
         # Rows are kept *transposed*, units × (n, B): every gate is then a contiguous block of rows of
         # the matmul's output, and the sample-independent input terms (3H, 1, B) broadcast over the n
         # samples without being copied n times (~2× faster per step than rows × units; PERF.md).
@@ -230,7 +245,10 @@ class DSNF(RecognitionModel):
                 r, z = rz.chunk(2, dim=0)  # (H, n, B) each
                 cand = torch.addcmul(gi_n, s, w_is_n).addcmul_(r, gh_n).sigmoid_()  # (H, n, B)
                 g = torch.lerp(cand.reshape(H, N), g, z.reshape(H, N))  # (1 − z)·cand + z·g
-                rec = torch.addmm(b_rec, w_rec, g).view(1 + 3 * H, n, B)
+                if low is None:
+                    rec = torch.addmm(b_rec, w_rec, g).view(1 + 3 * H, n, B)
+                else:
+                    rec = torch.addmm(b_rec, w_rec, g.to(low)).to(g.dtype).view(1 + 3 * H, n, B)
                 lo_h, gh_rz, gh_n = rec.split([1, 2 * H, H])
                 logit = lo + lo_h  # (1, n, B)
                 s = d if teacher_forced else (logit > d).to(logit.dtype)  # (1, n, B)
