@@ -370,18 +370,21 @@ def infer(
 
     Taught in: book chapter "Speed: amortized inference is fast".
     """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if isinstance(model, str):
         from spikebook import pretrained
 
         if model in pretrained.SUPERVISED:  # supervised nets (Bolte & Wildani) have their own path
             from spikebook.supervised_training import infer_traces
 
+            if precision != "float32":
+                raise ValueError("precision= is only for the DeepSpike networks; the supervised ones run in float32")
+
             entry = pretrained.load(model)
             return infer_traces(traces, fs, entry.attended, entry.agnostic, dataset)
     if dataset is not None:
         raise ValueError("dataset= is only for the supervised entries of spikebook.pretrained.SUPERVISED")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     x, squeeze = _as_traces(traces)
     fs = _check_rate("fs", fs)
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:

@@ -221,6 +221,11 @@ def test_errors(traces, kwargs, error, match):
         infer(traces, **kwargs)
 
 
+def test_supervised_entries_refuse_another_precision():
+    with pytest.raises(ValueError, match="only for the DeepSpike"):
+        infer(np.zeros(100), 100.0, "attended-inception-spikefinder", precision="bfloat16")
+
+
 def test_missing_checkpoint_names_the_command(monkeypatch, tmp_path):
     monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="python -m spikebook.pretrained train"):
