@@ -12,9 +12,10 @@ same configuration and writes ``book/results/speed.csv``.
 
 Usage::
 
-    python benchmarks/bench_speed.py                  # 500 traces (DS-NF: 50), ~1-2 min
+    python benchmarks/bench_speed.py                  # 500 traces (DS-NF: 50), float32 and bfloat16, ~2 min
     python benchmarks/bench_speed.py --csv book/results/speed.csv   # also write the chapter's table
     python benchmarks/bench_speed.py --traces 20 --nf-traces 4      # a quick look
+    python benchmarks/bench_speed.py --precisions float32           # float32 only
 
 Taught in: book chapter "Speed: amortized inference is fast".
 """
@@ -42,11 +43,15 @@ def main() -> None:
         "--threads", type=int, nargs="+", default=None,
         help="torch thread counts for the networks (default: 1 and every core)",
     )
+    parser.add_argument(
+        "--precisions", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"],
+        help="infer(precision=) values to time the networks with (default: both)",
+    )
     parser.add_argument("--csv", default=None, help="also write the table to this CSV file")
     args = parser.parse_args()
     rows = speed_table(
         n_traces=args.traces, n_steps=args.steps, n_samples=args.samples, nf_traces=args.nf_traces,
-        ar2_traces=args.ar2_traces, threads=args.threads,
+        ar2_traces=args.ar2_traces, threads=args.threads, precisions=args.precisions,
     )
     print(
         f"Inference speed, {args.steps:,}-step traces at 60 Hz; torch {torch.__version__}, "
@@ -54,12 +59,12 @@ def main() -> None:
         + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
     )
     print()
-    print("| method | device | traces per call | s per trace | × OASIS AR(1) | paper s per trace | note |")
-    print("|---|---|---:|---:|---:|---:|---|")
+    print("| method | precision | device | traces per call | s per trace | × OASIS AR(1) | paper s per trace | note |")
+    print("|---|---|---|---:|---:|---:|---:|---|")
     for r in rows:
         paper = "" if math.isnan(r.paper_seconds) else f"{r.paper_seconds:g}"
         print(
-            f"| {r.method} | {r.device} | {r.batch} | {r.seconds_per_trace:.4f} | {r.ratio_to_oasis:.2f} "
+            f"| {r.method} | {r.precision} | {r.device} | {r.batch} | {r.seconds_per_trace:.4f} | {r.ratio_to_oasis:.2f} "
             f"| {paper} | {r.note} |"
         )
     print()

@@ -13,10 +13,12 @@ from spikebook.experiments.table1_gcamp import (
     PAPER,
     GcampNeuron,
     _initial_mlphys,
+    lag_scores,
     load_neurons,
     neuron_folds,
     preprocess,
     score_neuron,
+    shift_frames,
     summarize,
 )
 
@@ -69,6 +71,25 @@ def test_score_neuron_perfect_and_oracle():
     binned = [np.add.reduceat(x, np.arange(0, x.size - x.size % 4, 4))[: x.size // 4] for x in (*pred, *spikes)]
     expected = np.corrcoef(np.concatenate(binned[:2]), np.concatenate(binned[2:]))[0, 1]
     assert score_neuron(pred, neuron100) == pytest.approx(expected, rel=1e-9)
+
+
+def test_shift_frames_known_answers():
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(shift_frames(x, 1), [0.0, 1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(shift_frames(x, -2), [3.0, 4.0, 0.0, 0.0])
+    np.testing.assert_array_equal(shift_frames(x, 0), x)
+
+
+def test_lag_scores_find_a_late_prediction():
+    rng = np.random.default_rng(1)
+    spikes = [rng.binomial(1, 0.03, 2_000).astype(np.float64) for _ in range(2)]
+    neuron = _neuron(spikes, fs=100.0)
+    late = [shift_frames(s, 2) for s in spikes]  # the prediction is 2 frames late
+    table = lag_scores([late], [neuron], range(-3, 2))
+    assert list(table.lag) == [-3, -2, -1, 0, 1]
+    assert table.set_index("lag").correlation.idxmax() == -2
+    assert table.set_index("lag").correlation[-2] == pytest.approx(1.0, abs=1e-3)  # only the zero-filled end differs
+    assert table.set_index("lag").correlation[0] == pytest.approx(score_neuron(late, neuron))
 
 
 def test_initial_noise_is_a_robust_sigma_estimate():

@@ -185,7 +185,8 @@ def speed_table(
         ar2_traces: Traces of the OASIS AR(2) average.
         n_single: Traces looped over, one per call, for the DS-F ``batch = 1`` row (DS-NF: one trace).
         repeats: Timed repeats of the DS-F calls (best is kept, after a warm-up: oneDNN builds its
-            kernels on the first call of a shape); DS-NF and OASIS run once, being long sums already.
+            kernels on the first call of a shape); the many-trace DS-NF call runs at most twice (best kept), the
+            one-trace DS-NF call and OASIS once, being long sums already.
         threads: Torch CPU thread counts to time the networks with, one set of CPU rows each (torch's
             setting is restored afterwards). ``None``: 1 (one core each, like-for-like with OASIS, which
             is single-threaded) and every core of the machine (what a user of a 2-core laptop gets; the
@@ -265,7 +266,7 @@ def _speed_table(
         nf_note = f"{n_samples}-sample marginals"
         many_note = nf_note if nf_traces >= n_traces else f"{nf_note}; {nf_traces} traces, not {n_traces} (time)"
         t1 = best_time(lambda: run(traces[:1], dsnf), 1)  # the warm-up also serves the next line
-        tn = best_time(lambda: run(traces[:nf_traces], dsnf), 1, warmup=False) / nf_traces
+        tn = best_time(lambda: run(traces[:nf_traces], dsnf), min(repeats, 2), warmup=False) / nf_traces
         timed += [("DS-NF", precision, label, 1, t1, nf_note), ("DS-NF", precision, label, nf_traces, tn, many_note)]
     oasis = min(oasis, time_oasis())
     note = "parameters estimated; one trace per call, 1 thread; mean over {} traces"

@@ -65,16 +65,20 @@ __all__ = [
     "Fig3Example",
     "GcampNeuron",
     "GcampResult",
+    "cdec_predictions",
     "fig3_example",
     "fold_checkpoint",
+    "lag_scores",
     "load_cached",
     "load_fold",
     "load_neurons",
+    "network_predictions",
     "neuron_folds",
     "plot_fig3",
     "preprocess",
     "run",
     "score_neuron",
+    "shift_frames",
     "sleep_fold",
     "summarize",
     "train_fold",
@@ -364,7 +368,60 @@ def score_neuron(predictions: list[np.ndarray], neuron: GcampNeuron) -> float:
     return float(np.corrcoef(pred, true)[0, 1])
 
 
-def _cdec_predictions(neuron: GcampNeuron) -> list[np.ndarray]:
+def network_predictions(
+    neurons: list[GcampNeuron], network: Network = "DS-F", stage: Stage = "sleep", quick: bool = False
+) -> list[list[np.ndarray]]:
+    """Cross-validated marginals: every neuron's recordings inferred by the fold network that never saw it.
+
+    Args:
+        neurons: All neurons of one indicator, in :func:`load_neurons` order (the folds depend on it).
+        network: ``"DS-F"`` or ``"DS-NF"``.
+        stage: As in :func:`load_fold`.
+        quick: Use the quick-mode checkpoints.
+
+    Returns:
+        Per neuron, one marginal spike probability per recording, each ``(T_i,)``.
+    """
+    folds = neuron_folds(len(neurons))
+    out: list[list[np.ndarray]] = [[] for _ in neurons]
+    for fold in range(N_FOLDS):
+        model, _ = load_fold(neurons[0].indicator, network, fold, quick, stage)
+        for i, (neuron, k) in enumerate(zip(neurons, folds, strict=True)):
+            if k == fold:
+                out[i] = [infer(t, neuron.fs, model, model_fs=neuron.fs) for t in neuron.traces]
+    return out
+
+
+def shift_frames(x: np.ndarray, lag: int) -> np.ndarray:
+    """``x`` moved ``lag`` frames later (``lag < 0``: earlier), zero-filled at the end it leaves."""
+    out = np.zeros_like(x)
+    if lag >= 0:
+        out[lag:] = x[: x.shape[0] - lag]
+    else:
+        out[:lag] = x[-lag:]
+    return out
+
+
+def lag_scores(
+    predictions: list[list[np.ndarray]], neurons: list[GcampNeuron], lags: range = range(-3, 4)
+) -> pd.DataFrame:
+    """:func:`score_neuron` with every prediction moved by each lag: a diagnostic of timing, not a result.
+
+    A method whose correlation peaks at a negative lag places its spikes late relative to the labelled
+    spike times (by the indicator's rise, a model mismatch, or an offset between imaging and
+    electrophysiology clocks). Choosing the lag on these scores would tune on test labels.
+
+    Returns:
+        Long table ``neuron, lag, correlation``.
+    """
+    return pd.DataFrame(
+        [(n.name, lag, score_neuron([shift_frames(p, lag) for p in pred], n))
+         for pred, n in zip(predictions, neurons, strict=True) for lag in lags],
+        columns=["neuron", "lag", "correlation"],
+    )
+
+
+def cdec_predictions(neuron: GcampNeuron) -> list[np.ndarray]:
     """OASIS AR(1) constrained deconvolution per recording, γ estimated unshrunk as for the SCF table."""
     out = []
     for trace in neuron.traces:
@@ -405,16 +462,13 @@ def run(
                     train_fold(neurons, folds, fold, network, quick, progress)
                 if "sleep_steps" not in torch.load(path, map_location="cpu", weights_only=False):
                     sleep_fold(indicator, network, fold, neurons, quick)
-                for stage, method in (("sleep", network), ("vimco", network + VIMCO_ONLY)):
-                    model, _ = load_fold(indicator, network, fold, quick, stage)
-                    for neuron, k in zip(neurons, folds, strict=True):
-                        if k != fold:
-                            continue
-                        pred = [infer(t, neuron.fs, model, model_fs=neuron.fs) for t in neuron.traces]
-                        rows.append((indicator, neuron.name, method, fold, score_neuron(pred, neuron),
-                                     float(sum(s.sum() for s in neuron.spikes)), float(sum(p.sum() for p in pred))))
+            for stage, method in (("sleep", network), ("vimco", network + VIMCO_ONLY)):
+                predictions = network_predictions(neurons, network, stage, quick)
+                for neuron, k, pred in zip(neurons, folds, predictions, strict=True):
+                    rows.append((indicator, neuron.name, method, int(k), score_neuron(pred, neuron),
+                                 float(sum(s.sum() for s in neuron.spikes)), float(sum(p.sum() for p in pred))))
         for neuron, k in zip(neurons, folds, strict=True):
-            rows.append((indicator, neuron.name, "CDEC", int(k), score_neuron(_cdec_predictions(neuron), neuron),
+            rows.append((indicator, neuron.name, "CDEC", int(k), score_neuron(cdec_predictions(neuron), neuron),
                          float(sum(s.sum() for s in neuron.spikes)), math.nan))
     cells = pd.DataFrame(rows, columns=["indicator", "neuron", "method", "fold", "correlation", "n_spikes",
                                         "inferred_spikes"])
