@@ -344,7 +344,7 @@ def infer(
         precision: ``"float32"`` (default) or ``"bfloat16"``: run the network under
             :func:`torch.autocast` with bfloat16, so the convolutions (and DS-NF's per-step recurrent
             matmul) compute in bfloat16 while the outputs, the recurrent state and the gate arithmetic
-            stay float32. About 2× faster for DS-F on CPUs with native bfloat16 (AVX-512 BF16 or AMX)
+            stay float32. DS-F runs ~1.7× faster on CPUs with native bfloat16 (AVX-512 BF16 or AMX)
             and on recent GPUs; *slower* on CPUs without it. Probabilities differ from float32 by
             ~1e-4 on average (measured: the same correlations to 4 decimals, chapter "Speed").
 
