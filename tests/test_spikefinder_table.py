@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from spikebook.experiments import spikefinder_table as st
@@ -39,3 +40,20 @@ def test_quick_table_has_every_protocol(data_root) -> None:
     # validation and training neurons never overlap
     data = st.load_data(data_root, quick=True)
     assert not {n.key for n in data.train} & {n.key for n in data.validation}
+
+
+def test_saving_some_models_keeps_the_others(data_root, tmp_path, monkeypatch) -> None:
+    for name in ("SCORES_PATH", "NEURONS_PATH", "HISTORY_PATH", "MODELS_PATH", "PRETRAINED_PATH"):
+        monkeypatch.setattr(st, name, tmp_path / getattr(st, name).name)
+    first, _ = st.run_table(quick=True, root=data_root, names=["regular", "simplified"], progress=False, save=True)
+    again, fits = st.run_table(quick=True, root=data_root, names=["simplified"], progress=False, save=True)
+    assert set(fits) == {"simplified"}
+    cached = st.load_cached()
+    pd.testing.assert_frame_equal(cached.neurons.reset_index(drop=True), again.neurons.reset_index(drop=True),
+                                  check_dtype=False)
+    kept = again.neurons[again.neurons.model == "regular"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, first.neurons[first.neurons.model == "regular"].reset_index(drop=True))
+    assert (again.neurons.model == "simplified").sum() == (first.neurons.model == "simplified").sum()
+    assert (again.neurons.model == "OOPSI").sum() == (first.neurons.model == "OOPSI").sum()  # not duplicated
+    assert set(st.load_cached_models()) == {"regular", "simplified"}
+    assert set(pd.read_csv(st.HISTORY_PATH).model) == {"regular", "simplified"}
