@@ -192,7 +192,7 @@ class DSNF(RecognitionModel):
         # matmul runs in the low-precision dtype, with fp32 state and gate arithmetic: mixed-dtype
         # elementwise ops would cost more than the matmul saves (measured on CPU).
         dev = ctx.device.type
-        low = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else None
+        low = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else None  # torch >= 2.4
         with torch.autocast(dev, enabled=False):
             return self._loop(ctx, drive, teacher_forced, low)
 
