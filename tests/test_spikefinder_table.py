@@ -57,3 +57,7 @@ def test_saving_some_models_keeps_the_others(data_root, tmp_path, monkeypatch) -
     assert (again.neurons.model == "OOPSI").sum() == (first.neurons.model == "OOPSI").sum()  # not duplicated
     assert set(st.load_cached_models()) == {"regular", "simplified"}
     assert set(pd.read_csv(st.HISTORY_PATH).model) == {"regular", "simplified"}
+    # scoring the cached networks again reproduces every row (the networks and the scorer are deterministic)
+    key = ["model", "protocol", "dataset", "column"]
+    rescored = st.rescore_cached(data_root, quick=True).neurons.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(rescored, again.neurons.sort_values(key).reset_index(drop=True), check_dtype=False)

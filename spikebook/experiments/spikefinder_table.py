@@ -91,7 +91,9 @@ __all__ = [
     "load_data",
     "official_scores",
     "oopsi_predictions",
+    "oopsi_rows",
     "poster_table",
+    "rescore_cached",
     "rescore_submissions",
     "run_table",
     "score_model",
@@ -239,17 +241,18 @@ def score_model(
         preds = predict_neurons(fit.model, neurons, cfg.normalization, own, **kw)
         rows += _rows(name, protocol, neurons, score_neurons(preds, neurons))
     trained = {n.dataset for n in data.train}
-    for n in data.test:
-        if n.dataset in trained:
+    for d in sorted({n.dataset for n in data.test}):
+        if d in trained:
             protocol, dataset = "test", own
         elif not cfg.use_dataset:
             protocol, dataset = "test", None
-        elif PROXY_EMBEDDING.get(n.dataset) in trained:
-            protocol, dataset = "test_proxy", PROXY_EMBEDDING[n.dataset]
+        elif PROXY_EMBEDDING.get(d) in trained:
+            protocol, dataset = "test_proxy", PROXY_EMBEDDING[d]
         else:
             continue
-        pred = predict_neurons(fit.model, [n], cfg.normalization, dataset, **kw)
-        rows += _rows(name, protocol, [n], score_neurons(pred, [n]))
+        group = [n for n in data.test if n.dataset == d]  # one test file, normalised together as in training
+        rows += _rows(name, protocol, group, score_neurons(predict_neurons(fit.model, group, cfg.normalization,
+                                                                           dataset, **kw), group))
     return rows
 
 
@@ -312,6 +315,32 @@ def oopsi_predictions(neurons: Sequence[SpikefinderNeuron]) -> list[np.ndarray]:
             warnings.simplefilter("ignore")
             out.append(cdec(n.calcium, fs=n.fs, p=1).spikes[0])
     return out
+
+
+def oopsi_rows(data: SpikefinderSplits) -> list[dict[str, Any]]:
+    """Per-neuron OOPSI rows on every split (:func:`oopsi_predictions`)."""
+    return [row for protocol, neurons in (("in_sample", data.train), ("validation", data.validation),
+                                          ("test", data.test))
+            for row in _rows("OOPSI", protocol, neurons, score_neurons(oopsi_predictions(neurons), neurons))]
+
+
+def rescore_cached(root: str | Path | None = None, quick: bool = False) -> TableResult:
+    """Score the cached networks and OOPSI again on every split (no training) and rewrite the score caches.
+
+    The within-test-set rows (``test_lono``, from fine-tuned copies) are kept as cached. For a change of
+    the scoring code, not of the networks.
+    """
+    cached = load_cached()
+    if cached is None:
+        raise FileNotFoundError(f"no cached full-mode result at {NEURONS_PATH}: run --full first")
+    data = load_data(root, quick)
+    rows = [row for name, fit in load_cached_models().items() for row in score_model(fit, data, name)]
+    per_neuron = pd.concat([cached.neurons[cached.neurons.protocol == "test_lono"],
+                            pd.DataFrame(rows + oopsi_rows(data))], ignore_index=True)
+    scores = summarize_scores(per_neuron, official_scores(root))
+    per_neuron.to_csv(NEURONS_PATH, index=False)
+    scores.to_csv(SCORES_PATH, index=False)
+    return TableResult(per_neuron, scores)
 
 
 def official_scores(root: str | Path | None = None) -> pd.DataFrame:
@@ -415,8 +444,7 @@ def run_table(
     for name in LONO_MODELS:  # test sets without training calcium: within-test-set cross-validation, labelled
         if name in fits:
             rows += leave_one_neuron_out(fits[name], data, name=name)
-    for protocol, neurons in (("in_sample", data.train), ("validation", data.validation), ("test", data.test)):
-        rows += _rows("OOPSI", protocol, neurons, score_neurons(oopsi_predictions(neurons), neurons))
+    rows += oopsi_rows(data)
     per_neuron = pd.DataFrame(rows)
     history = history_frame(fits)
     if save:
@@ -487,9 +515,14 @@ def _main() -> None:
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--lono", action="store_true",
                         help="add leave-one-neuron-out fine-tuning within test sets 1 and 3 to the cache")
+    parser.add_argument("--rescore", action="store_true", help="score the cached networks again (no training)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
+    if args.rescore:
+        ours = rescore_cached().scores.query("source == 'ours'")
+        print(ours.pivot_table(index=["model", "protocol"], columns="dataset", values="r").round(3).to_string())
+        return
     if args.lono:  # add the within-test-set rows to the cached full-mode result
         cached = load_cached()
         if cached is None:
