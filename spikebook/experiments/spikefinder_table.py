@@ -457,11 +457,10 @@ def run_table(
             "data_report": data.report,
         }
         pretrained = {k: saved[k] for k in ("regular", "agnostic") if k in saved}
-        if pretrained:
-            save_models(PRETRAINED_PATH, pretrained, meta)
         others = {k: f for k, f in saved.items() if k not in pretrained}
-        if others:
-            save_models(MODELS_PATH, others, meta)
+        for path, group in ((PRETRAINED_PATH, pretrained), (MODELS_PATH, others)):
+            if set(group) & set(fits):  # a file is rewritten only when one of its networks was retrained
+                save_models(path, group, meta)
     scores = summarize_scores(per_neuron, official_scores(root))
     if save:
         scores.to_csv(SCORES_PATH, index=False)
