@@ -337,10 +337,7 @@ def rescore_cached(root: str | Path | None = None, quick: bool = False) -> Table
     rows = [row for name, fit in load_cached_models().items() for row in score_model(fit, data, name)]
     per_neuron = pd.concat([cached.neurons[cached.neurons.protocol == "test_lono"],
                             pd.DataFrame(rows + oopsi_rows(data))], ignore_index=True)
-    scores = summarize_scores(per_neuron, official_scores(root))
-    per_neuron.to_csv(NEURONS_PATH, index=False)
-    scores.to_csv(SCORES_PATH, index=False)
-    return TableResult(per_neuron, scores)
+    return _save_scores(per_neuron, root)
 
 
 def official_scores(root: str | Path | None = None) -> pd.DataFrame:
@@ -446,25 +443,29 @@ def run_table(
             rows += leave_one_neuron_out(fits[name], data, name=name)
     rows += oopsi_rows(data)
     per_neuron = pd.DataFrame(rows)
-    history = history_frame(fits)
-    if save:
-        per_neuron, history, saved = _merge_cached(per_neuron, history, fits)
-        per_neuron.to_csv(NEURONS_PATH, index=False)
-        history.to_csv(HISTORY_PATH, index=False)
-        meta = {
-            "train_neurons": [n.key for n in data.train],
-            "validation_neurons": [n.key for n in data.validation],
-            "data_report": data.report,
-        }
-        pretrained = {k: saved[k] for k in ("regular", "agnostic") if k in saved}
-        others = {k: f for k, f in saved.items() if k not in pretrained}
-        for path, group in ((PRETRAINED_PATH, pretrained), (MODELS_PATH, others)):
-            if set(group) & set(fits):  # a file is rewritten only when one of its networks was retrained
-                save_models(path, group, meta)
+    if not save:
+        return TableResult(per_neuron, summarize_scores(per_neuron, official_scores(root))), fits
+    per_neuron, history, saved = _merge_cached(per_neuron, history_frame(fits), fits)
+    history.to_csv(HISTORY_PATH, index=False)
+    meta = {
+        "train_neurons": [n.key for n in data.train],
+        "validation_neurons": [n.key for n in data.validation],
+        "data_report": data.report,
+    }
+    pretrained = {k: saved[k] for k in ("regular", "agnostic") if k in saved}
+    others = {k: f for k, f in saved.items() if k not in pretrained}
+    for path, group in ((PRETRAINED_PATH, pretrained), (MODELS_PATH, others)):
+        if set(group) & set(fits):  # a file is rewritten only when one of its networks was retrained
+            save_models(path, group, meta)
+    return _save_scores(per_neuron, root), fits
+
+
+def _save_scores(per_neuron: pd.DataFrame, root: str | Path | None = None) -> TableResult:
+    """Write the per-neuron rows and their per-dataset summary to the caches."""
     scores = summarize_scores(per_neuron, official_scores(root))
-    if save:
-        scores.to_csv(SCORES_PATH, index=False)
-    return TableResult(per_neuron, scores), fits
+    per_neuron.to_csv(NEURONS_PATH, index=False)
+    scores.to_csv(SCORES_PATH, index=False)
+    return TableResult(per_neuron, scores)
 
 
 def _merge_cached(
@@ -532,8 +533,7 @@ def _main() -> None:
         rows = [row for m in names for row in leave_one_neuron_out(models[m], data, name=m, progress=True)]
         keep = ~((cached.neurons.protocol == "test_lono") & cached.neurons.model.isin(names))
         per_neuron = pd.concat([cached.neurons[keep], pd.DataFrame(rows)], ignore_index=True)
-        per_neuron.to_csv(NEURONS_PATH, index=False)
-        summarize_scores(per_neuron, official_scores()).to_csv(SCORES_PATH, index=False)
+        _save_scores(per_neuron)
         print(pd.DataFrame(rows).groupby(["model", "dataset"]).r.mean().round(3).to_string())
         print(f"total {(time.perf_counter() - start) / 60:.1f} min")
         return
