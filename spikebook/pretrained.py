@@ -30,6 +30,7 @@ import torch
 from spikebook.data.simulate import SimulationConfig, paper_datasets, simulate
 from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel
 from spikebook.recognition import DSF, DSNF, RecognitionModel
+from spikebook.saving import save_atomic
 from spikebook.training import FitResult, History, VimcoConfig, fit_vimco
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -205,8 +206,7 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
         checkpoint_path=resume,
         progress=progress,
     )
-    partial = path.with_suffix(f".{os.getpid()}.partial")
-    torch.save(
+    save_atomic(
         {
             "recognition": result.recognition.state_dict(),
             "generative": result.generative.state_dict(),
@@ -214,9 +214,8 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
             "best_step": result.best_step,
             "recipe": dataclasses.asdict(recipe),
         },
-        partial,
+        path,
     )
-    os.replace(partial, path)  # atomic: a concurrent reader sees the old file or the new one
     if quick:
         resume.unlink(missing_ok=True)
     # a full run keeps its resumable state (optimizers, RNG, history; not shipped): raising the recipe's

@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 
 from spikebook.data.spikefinder import SpikefinderNeuron
 from spikebook.metrics import spikefinder_correlation
+from spikebook.saving import save_atomic
 from spikebook.supervised import (
     BolteConfig,
     BolteNet,
@@ -531,8 +532,6 @@ def save_models(
     Written atomically (a temporary file, then renamed). ``meta`` is stored as is (e.g. validation
     scores, the training neurons).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "models": {
             name: {
@@ -548,10 +547,7 @@ def save_models(
         },
         "meta": meta or {},
     }
-    partial = path.with_suffix(f".{os.getpid()}.partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
-    return path
+    return save_atomic(state, path)
 
 
 def load_models(path: str | os.PathLike[str]) -> tuple[dict[str, SupervisedFit], dict[str, Any]]:

@@ -86,6 +86,7 @@ from spikebook.generative.constraints import shared_ndims
 from spikebook.objectives import Baseline, iwae_bound, vimco_surrogate
 from spikebook.recognition import RecognitionModel
 from spikebook.recognition.base import bernoulli_log_prob
+from spikebook.saving import save_atomic
 
 __all__ = [
     "Chunks",
@@ -620,8 +621,8 @@ def fit_vimco(
                 group["lr"] *= config.lr_decay
             gen_opt.lr *= config.lr_decay
             bar.set_postfix(heldout=f"{bound:.4f}", best=f"{best_bound:.4f}")
-            if path is not None:
-                torch.save(
+            if path is not None:  # atomic: a run killed while writing can still resume
+                save_atomic(
                     {
                         "recognition": recognition.state_dict(),
                         "generative": generative.state_dict(),

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -53,6 +52,7 @@ from spikebook.inference import infer
 from spikebook.metrics import rebin_to_rate
 from spikebook.pretrained import DSNF_TRAINING
 from spikebook.recognition import DSF, DSNF, RecognitionModel
+from spikebook.saving import save_atomic
 from spikebook.training import VimcoConfig, fit_sleep, fit_vimco
 
 __all__ = [
@@ -292,13 +292,9 @@ def train_fold(
         validation=traces[..., -HELDOUT_FRAMES:],
         progress=progress,
     )
-    path = fold_checkpoint(train[0].indicator, network, fold, quick)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.partial")
-    torch.save({"recognition": result.recognition.state_dict(), "generative": result.generative.state_dict(),
-                "history": tuple(result.history), "best_step": result.best_step, "fold": fold,
-                "train_neurons": [n.name for n in train]}, partial)
-    os.replace(partial, path)  # atomic: chapters executed in parallel never read a half-written file
+    save_atomic({"recognition": result.recognition.state_dict(), "generative": result.generative.state_dict(),
+                 "history": tuple(result.history), "best_step": result.best_step, "fold": fold,
+                 "train_neurons": [n.name for n in train]}, fold_checkpoint(train[0].indicator, network, fold, quick))
     return result.recognition.eval()
 
 
@@ -331,9 +327,7 @@ def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[
     fit_sleep(model, generative.requires_grad_(False), prior, steps, batch_size=1, chunk_len=SLEEP_LEN, seed=seed)
     state.update(vimco_recognition=vimco_state, recognition={k: v.cpu() for k, v in model.state_dict().items()},
                  sleep_steps=steps)
-    partial = path.with_suffix(f".{os.getpid()}.partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
+    save_atomic(state, path)
     return model.cpu().eval()
 
 
