@@ -13,13 +13,17 @@ from spikebook.experiments.table1_gcamp import (
     PAPER,
     GcampNeuron,
     _initial_mlphys,
+    fold_checkpoint,
     lag_scores,
+    load_cached,
     load_neurons,
     neuron_folds,
+    plot_lag_scores,
     preprocess,
     score_neuron,
     shift_frames,
     summarize,
+    timing_curves,
 )
 
 
@@ -161,3 +165,15 @@ def test_sleep_phase_keeps_the_vimco_network_and_is_reproducible(data_root, tmp_
     again = tg.sleep_fold("GCaMP6s", "DS-F", 0, neurons, quick=True)
     for a, c in zip(again.parameters(), after.parameters(), strict=True):
         assert torch.equal(a, c)
+
+
+@pytest.mark.skipif(not fold_checkpoint("GCaMP6s", "DS-F", 0).exists(), reason="no full-mode fold checkpoints")
+def test_timing_curves_at_lag_zero_are_the_table_scores(data_root):
+    neurons = load_neurons("GCaMP6s", data_root)
+    curves = timing_curves(neurons, lags=range(-1, 2))
+    assert set(curves.method) == {"DS-F", "CDEC"} and len(curves) == 2 * 3 * len(neurons)
+    cached = load_cached().cells.query("indicator == 'GCaMP6s'").set_index(["method", "neuron"]).correlation
+    at_zero = curves[curves.lag == 0].set_index(["method", "neuron"]).correlation
+    for key, r in at_zero.items():
+        assert r == pytest.approx(cached[key], abs=1e-6)
+    assert len(plot_lag_scores({"GCaMP6s": curves}).axes) == 1

@@ -75,12 +75,14 @@ __all__ = [
     "network_predictions",
     "neuron_folds",
     "plot_fig3",
+    "plot_lag_scores",
     "preprocess",
     "run",
     "score_neuron",
     "shift_frames",
     "sleep_fold",
     "summarize",
+    "timing_curves",
     "train_fold",
 ]
 
@@ -413,6 +415,44 @@ def lag_scores(
          for pred, n in zip(predictions, neurons, strict=True) for lag in lags],
         columns=["neuron", "lag", "correlation"],
     )
+
+
+def timing_curves(neurons: list[GcampNeuron], network: Network = "DS-F", lags: range = range(-3, 4),
+                  quick: bool = False) -> pd.DataFrame:
+    """:func:`lag_scores` of the cross-validated ``network`` and of CDEC on one indicator's neurons.
+
+    Returns:
+        Long table ``neuron, lag, correlation, method``.
+    """
+    return pd.concat([
+        lag_scores(network_predictions(neurons, network, quick=quick), neurons, lags).assign(method=network),
+        lag_scores([cdec_predictions(n) for n in neurons], neurons, lags).assign(method="CDEC"),
+    ], ignore_index=True)
+
+
+def plot_lag_scores(curves: dict[str, pd.DataFrame], frame_ms: float = 1e3 / 60.06):
+    """Mean correlation against the lag of the prediction, one panel per indicator, one line per method.
+
+    Args:
+        curves: Per indicator, a table from :func:`timing_curves`.
+        frame_ms: Frame period, for the axis label.
+
+    Returns:
+        A matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt  # imported here: only the chapter plots
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 2.8), sharey=True, squeeze=False)
+    for ax, (indicator, table) in zip(axes[0], curves.items()):
+        for method, group in table.groupby("method"):
+            mean = group.groupby("lag").correlation.mean()
+            ax.plot(mean.index, mean.values, marker="o", label=method)
+        ax.axvline(0, color="0.7", lw=0.8)
+        ax.set(title=indicator, xlabel=f"prediction moved by (frames of {frame_ms:.2f} ms)")
+    axes[0, 0].set_ylabel("mean correlation, 40 ms bins")
+    axes[0, 0].legend(fontsize="small")
+    fig.tight_layout()
+    return fig
 
 
 def cdec_predictions(neuron: GcampNeuron) -> list[np.ndarray]:
