@@ -346,7 +346,8 @@ def infer(
             matmul) compute in bfloat16 while the outputs, the recurrent state and the gate arithmetic
             stay float32. DS-F runs ~1.7× faster on CPUs with native bfloat16 (AVX-512 BF16 or AMX)
             and on recent GPUs; *slower* on CPUs without it. Probabilities differ from float32 by
-            ~1e-4 on average (measured: the same correlations to 4 decimals, chapter "Speed").
+            ~3e-5 on average (measured on simulated SCF traces: the same correlations to 4 decimals, chapter
+            "Speed").
 
     Returns:
         Array of the shape of ``traces`` (1-D in, 1-D out), dtype float32 or float64 like the input:
