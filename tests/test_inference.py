@@ -250,6 +250,19 @@ def test_cnn_flops_of_the_paper_layout():
     assert cnn_flops(DSF(), 10_000) == 2 * 10_000 * 39_770
 
 
+def test_matmul_gflops_restores_torch_threads():
+    from spikebook.experiments.speed import matmul_gflops
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # not 1, so that measuring with threads=1 and not restoring would show
+    try:
+        for dtype in (torch.float32, torch.bfloat16):
+            assert matmul_gflops(size=64, repeats=2, dtype=dtype, threads=1) > 0
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_speed_table_smoke_and_csv_round_trip(tmp_path):
     from spikebook.experiments.speed import read_csv, speed_table, speed_traces, write_csv
 

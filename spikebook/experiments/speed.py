@@ -25,7 +25,8 @@ import csv
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -130,16 +131,37 @@ def cnn_flops(model: DSF, n_steps: int = 10_000) -> float:
     )
 
 
-def matmul_gflops(size: int = 1_024, repeats: int = 5, dtype: torch.dtype = torch.float32) -> float:
-    """Attainable matrix-multiply throughput of this machine in ``dtype`` (GFLOP/s, torch's current threads).
+@contextmanager
+def _torch_threads(n: int | None = None) -> Iterator[None]:
+    """Run the block with ``n`` torch CPU threads (``None``: as set), restoring torch's setting afterwards."""
+    before = torch.get_num_threads()
+    try:
+        if n is not None:
+            torch.set_num_threads(n)
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def matmul_gflops(
+    size: int = 1_024, repeats: int = 5, dtype: torch.dtype = torch.float32, threads: int | None = None
+) -> float:
+    """Attainable matrix-multiply throughput of this machine in ``dtype`` (GFLOP/s).
 
     A ceiling for any convolutional network on the CPU: DS-F cannot take less than
     ``cnn_flops(model) / matmul_gflops()`` nanoseconds per trace (in bfloat16:
     ``matmul_gflops(dtype=torch.bfloat16)``, about twice the float32 rate on a CPU with AVX-512 BF16,
     less than it on one without).
+
+    Args:
+        size: Side of the square matrices.
+        repeats: Timed products (the best is kept).
+        dtype: Element type.
+        threads: Torch CPU threads to measure with (``None``: torch's current setting, which is restored).
     """
     a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-    return 2 * size**3 / best_time(lambda: a @ b, repeats) / 1e9
+    with _torch_threads(threads):
+        return 2 * size**3 / best_time(lambda: a @ b, repeats) / 1e9
 
 
 def _oasis(traces: np.ndarray, p: int) -> None:
@@ -208,12 +230,9 @@ def speed_table(
     """
     if threads is None:
         threads = sorted({1, os.cpu_count() or 1})
-    before = torch.get_num_threads()
-    try:
+    with _torch_threads():  # _speed_table sets the thread count per run
         return _speed_table(n_traces, n_steps, n_samples, nf_traces, ar2_traces, n_single, repeats, threads,
                             devices, dsf, dsnf, seed, precisions)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _speed_table(
