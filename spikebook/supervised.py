@@ -13,10 +13,14 @@ functions of predictions and targets.
   scaled by a learned per-dataset gain (§1.4).
 * :class:`BolteNet` (the poster's "regular model", a reconstruction: attended first layer + Inception
   cells, §1.5) and :class:`SimplifiedBolteNet` (attended conv + one conv + 1x1 output, §1.6).
+* :class:`Ensemble`: the mean rate of independently trained networks (seeds).
 * :func:`pearson_loss` (multi-scale, §1.7), :func:`poisson_nll`, :func:`bce_clipped`.
 
 References:
     Bolte B, Wildani A (2017). Deep convolutional neural networks for spike inference. Spikefinder poster.
+    Lakshminarayanan B, Pritzel A, Blundell C (2017). Simple and scalable predictive uncertainty estimation
+    using deep ensembles. NeurIPS (ensembles of seeds).
+    Rupprecht P et al. (2021). Nat Neurosci 24:1324-1337 (CASCADE averages five networks per model).
 
 Taught in: book chapters "Supervised CNNs with attended convolution" and "What the embeddings learned".
 """
@@ -35,6 +39,7 @@ __all__ = [
     "BolteConfig",
     "BolteNet",
     "ConvPReLUBN",
+    "Ensemble",
     "InceptionCell",
     "SimplifiedBolteNet",
     "SimplifiedConfig",
@@ -371,6 +376,33 @@ class SimplifiedBolteNet(nn.Module):
         """Args: ``calcium`` ``(B, T)`` at 100 Hz; ``dataset`` ``(B,)`` long or None. Returns ``(B, T)`` ≥ 0."""
         x = self.norm(input_features(calcium, as_submitted=self.config.as_submitted_features, pooled=False))
         return _output(self.body(self.attend(x, dataset)).squeeze(1), self.config.output)
+
+
+class Ensemble(nn.Module):
+    """The mean spike rate of several networks, usually one layout trained from different seeds.
+
+    .. math:: \\hat r_t = \\frac1M \\sum_{m=1}^{M} r^{(m)}_t
+
+    Called like one of its members (same arguments, same output). Averaging independently trained networks
+    removes part of the seed-to-seed variance of their predictions (Lakshminarayanan et al. 2017); CASCADE
+    averages five networks per model (Rupprecht et al. 2021). Training an ``Ensemble`` as a whole (e.g.
+    fine-tuning it) fits the mean rate, all members at once.
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def receptive_field(self) -> int:
+        """The widest member's receptive field, in samples."""
+        return max(m.receptive_field for m in self.members)
+
+    def forward(self, calcium: Tensor, dataset: Tensor | None = None) -> Tensor:
+        """Args and output as the members'; returns the mean of their ``(B, T)`` rates."""
+        return torch.stack([m(calcium, dataset) for m in self.members]).mean(0)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from spikebook.saving import save_atomic
 from spikebook.supervised import (
     BolteConfig,
     BolteNet,
+    Ensemble,
     SimplifiedBolteNet,
     SimplifiedConfig,
     bce_clipped,
@@ -78,7 +79,7 @@ __all__ = [
 ]
 
 Normalization = Literal["dataset", "neuron", "as_submitted"]
-SupervisedNet = BolteNet | SimplifiedBolteNet
+SupervisedNet = BolteNet | SimplifiedBolteNet | Ensemble
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -200,19 +201,24 @@ def make_windows(
 
 
 def model_spec(model: SupervisedNet) -> dict[str, Any]:
-    """``{"class": ..., "config": {...}}``: what :func:`build_model` needs to rebuild ``model``."""
+    """``{"class": ..., "config": {...}}`` (an :class:`Ensemble`: ``{"class": "Ensemble", "members": [...]}``):
+    what :func:`build_model` needs to rebuild ``model``."""
+    if isinstance(model, Ensemble):
+        return {"class": "Ensemble", "members": [model_spec(m) for m in model.members]}
     return {"class": type(model).__name__, "config": dataclasses.asdict(model.config)}
 
 
 def build_model(spec: dict[str, Any], seed: int | None = None) -> SupervisedNet:
     """A fresh network from :func:`model_spec`'s dictionary; ``seed`` fixes the initial weights."""
     classes = {"BolteNet": (BolteNet, BolteConfig), "SimplifiedBolteNet": (SimplifiedBolteNet, SimplifiedConfig)}
-    if spec.get("class") not in classes:
-        raise ValueError(f"unknown model class {spec.get('class')!r}; known: {sorted(classes)}")
-    cls, config_cls = classes[spec["class"]]
+    if spec.get("class") not in (*classes, "Ensemble"):
+        raise ValueError(f"unknown model class {spec.get('class')!r}; known: {sorted((*classes, 'Ensemble'))}")
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
+        if spec["class"] == "Ensemble":
+            return Ensemble([build_model(member) for member in spec["members"]])
+        cls, config_cls = classes[spec["class"]]
         return cls(config_cls(**spec["config"]))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,3 +63,24 @@ def test_saving_some_models_keeps_the_others(data_root, tmp_path, monkeypatch) -
     key = ["model", "protocol", "dataset", "column"]
     rescored = st.rescore_cached(data_root, quick=True).neurons.sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(rescored, again.neurons.sort_values(key).reset_index(drop=True), check_dtype=False)
+
+
+def test_ensemble_recipe_trains_members_from_consecutive_seeds(data_root) -> None:
+    from spikebook.supervised import Ensemble
+    from spikebook.supervised_training import predict_neurons, score_neurons
+
+    data = st.load_data(data_root, quick=True)
+    recipe = st.MODELS["simplified_x5"]
+    training = st.QUICK_TRAINING
+    two = st._fit_recipe(recipe.spec, 2, data, training, progress=False)
+    single = [st._fit_recipe(recipe.spec, 1, data, dataclasses.replace(training, seed=s), progress=False)
+              for s in (0, 1)]
+    assert isinstance(two.model, Ensemble) and len(two.model.members) == 2
+    for member, fit in zip(two.model.members, single):  # member m is the single network of seed m
+        for p, q in zip(member.parameters(), fit.model.parameters()):
+            np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+    a, b = (next(m.parameters()).detach().numpy() for m in two.model.members)
+    assert not np.array_equal(a, b)
+    r = score_neurons(predict_neurons(two.model, data.validation, window=training.window,
+                                      buffer=training.buffer), data.validation)
+    assert two.best_val == pytest.approx(float(np.nanmean(r)))

@@ -9,9 +9,11 @@ import pytest
 import torch
 
 from spikebook.data.spikefinder import SpikefinderNeuron
-from spikebook.supervised import BolteConfig, BolteNet, SimplifiedBolteNet, SimplifiedConfig
+from spikebook.supervised import BolteConfig, BolteNet, Ensemble, SimplifiedBolteNet, SimplifiedConfig
 from spikebook.supervised_training import (
+    FitHistory,
     SupervisedConfig,
+    SupervisedFit,
     build_model,
     fit_supervised,
     infer_traces,
@@ -118,6 +120,24 @@ def test_build_model_seeded_round_trip() -> None:
         assert torch.equal(p, q)
     with pytest.raises(ValueError):
         build_model({"class": "Unknown", "config": {}})
+
+
+def test_ensemble_is_the_mean_of_its_members_and_round_trips(tmp_path) -> None:
+    members = [build_model(model_spec(BolteNet(SMALL)), seed=1),
+               build_model(model_spec(SimplifiedBolteNet(SimplifiedConfig(channels=4, kernel=5))), seed=2)]
+    ensemble = Ensemble(members).eval()
+    x, ds = torch.randn(2, 300), torch.tensor([3, 4])
+    with torch.no_grad():
+        expected = (members[0](x, ds) + members[1](x, ds)) / 2
+        torch.testing.assert_close(ensemble(x, ds), expected)
+    assert ensemble.receptive_field == max(m.receptive_field for m in members)
+    fit = SupervisedFit(ensemble, FitHistory([], [], []), 0, float("nan"), SupervisedConfig(), 0.0)
+    loaded = load_models(save_models(tmp_path / "e.pt", {"ensemble": fit}))[0]["ensemble"].model
+    assert isinstance(loaded, Ensemble) and len(loaded.members) == 2
+    np.testing.assert_allclose(predict(loaded, x.numpy(), 4, window=300, buffer=40),
+                               predict(ensemble, x.numpy(), 4, window=300, buffer=40))
+    with pytest.raises(ValueError, match="at least one"):
+        Ensemble([])
 
 
 def test_config_validation() -> None:

@@ -19,8 +19,9 @@ poster did not show, all with the official scorer (:func:`spikebook.metrics.spik
   scored on the held-out one. Also not the official protocol, and labelled so.
 
 Models (:data:`MODELS`, CPU-sized; see the chapter): the regular model (attended first layer + three Inception
-cells at a quarter of the submitted width), the simplified model (attended conv + conv + 1×1), the
-*as-submitted* variant (the regular model with the original's copied "differences" and variance
+cells at a quarter of the submitted width), the simplified model (attended conv + conv + 1×1), the mean
+of five simplified models trained from seeds 0-4 (``simplified_x5``, an :class:`~spikebook.supervised.Ensemble`),
+the *as-submitted* variant (the regular model with the original's copied "differences" and variance
 normalisation) and the regular model trained *without dataset knowledge*. OOPSI is constrained deconvolution
 (OASIS, :func:`spikebook.baselines.cdec`, AR(1)) on the same raw traces; STM and the original submission are
 quoted from the published per-cell results (``official_results/results_24_07_17.csv``); the poster's rows
@@ -30,7 +31,8 @@ The regular and the dataset-agnostic networks are the pretrained entry ``"attend
 (:data:`PRETRAINED_PATH`); the other two go to :data:`MODELS_PATH`. Scores go to :data:`SCORES_PATH`
 (per dataset) and :data:`NEURONS_PATH` (per neuron).
 
-From the command line (full mode; ~40 min on one CPU thread, plus ~5 min for ``--lono`` alone)::
+From the command line (full mode; ~2 h on one CPU thread, of which ~85 min are the five members of
+``simplified_x5``)::
 
     OMP_NUM_THREADS=1 python -m spikebook.experiments.spikefinder_table --full
 
@@ -63,8 +65,9 @@ from spikebook.data.paths import data_root
 from spikebook.data.spikefinder import SpikefinderNeuron, load_spikefinder, split_by_neuron
 from spikebook.experiments import RESULTS_DIR
 from spikebook.metrics import spikefinder_correlation
-from spikebook.supervised import BolteConfig, SimplifiedConfig
+from spikebook.supervised import BolteConfig, Ensemble, SimplifiedConfig
 from spikebook.supervised_training import (
+    FitHistory,
     SupervisedConfig,
     SupervisedFit,
     build_model,
@@ -124,11 +127,17 @@ TEST_SETS = (1, 3, 4, 5)
 
 @dataclass(frozen=True)
 class ModelRecipe:
-    """One row of the table: a network layout and how it is trained."""
+    """One row of the table: a network layout and how it is trained.
+
+    ``members > 1`` makes the row an :class:`~spikebook.supervised.Ensemble`: the layout trained
+    ``members`` times, with seeds ``training.seed``, ``training.seed + 1``, ..., each member with its own
+    early stopping, and their rates averaged.
+    """
 
     spec: dict[str, Any]
     training: SupervisedConfig
     description: str = ""
+    members: int = 1
 
     @property
     def uses_dataset(self) -> bool:
@@ -149,6 +158,13 @@ MODELS: dict[str, ModelRecipe] = {
         {"class": "SimplifiedBolteNet", "config": dataclasses.asdict(SimplifiedConfig(channels=64))},
         dataclasses.replace(_TRAINING, max_epochs=40, patience=5),
         "attended conv (64 x 20) + conv (64 x 20) + 1x1 layer",
+    ),
+    # five seeds, as CASCADE averages five networks; fixed before any of them was scored
+    "simplified_x5": ModelRecipe(
+        {"class": "SimplifiedBolteNet", "config": dataclasses.asdict(SimplifiedConfig(channels=64))},
+        dataclasses.replace(_TRAINING, max_epochs=40, patience=5),
+        "mean of five simplified networks (seeds 0-4)",
+        members=5,
     ),
     "as_submitted": ModelRecipe(
         {"class": "BolteNet", "config": dataclasses.asdict(dataclasses.replace(_REGULAR, as_submitted_features=True))},
@@ -224,9 +240,27 @@ def train_models(
             training = dataclasses.replace(
                 QUICK_TRAINING, normalization=training.normalization, use_dataset=training.use_dataset
             )
-        model = build_model(recipe.spec, seed=training.seed)
-        fits[name] = fit_supervised(model, data.train, data.validation, training, progress=progress)
+        fits[name] = _fit_recipe(recipe.spec, recipe.members, data, training, progress)
     return fits
+
+
+def _fit_recipe(spec: dict[str, Any], members: int, data: SpikefinderSplits, training: SupervisedConfig,
+                progress: bool) -> SupervisedFit:
+    """One network, or an :class:`Ensemble` of ``members`` networks trained from consecutive seeds."""
+    fits = []
+    for m in range(members):
+        config = dataclasses.replace(training, seed=training.seed + m)
+        model = build_model(spec, seed=config.seed)
+        fits.append(fit_supervised(model, data.train, data.validation, config, progress=progress))
+    if members == 1:
+        return fits[0]
+    ensemble = Ensemble([f.model for f in fits]).eval()
+    r = score_neurons(predict_neurons(ensemble, data.validation, training.normalization,
+                                      "own" if training.use_dataset else None,
+                                      window=training.window, buffer=training.buffer), data.validation)
+    # no history of its own: its members' epochs were selected one by one
+    return SupervisedFit(ensemble, FitHistory([], [], []), 0, float(np.nanmean(r)), training,
+                         sum(f.seconds for f in fits))
 
 
 def score_model(
@@ -264,7 +298,7 @@ def _rows(model: str, protocol: str, neurons: Sequence[SpikefinderNeuron], r: np
 
 
 #: The attended networks cross-validated within test sets 1 and 3 (:func:`leave_one_neuron_out`).
-LONO_MODELS = ("regular", "simplified")
+LONO_MODELS = ("regular", "simplified", "simplified_x5")
 #: Fine-tuning within a test set (leave one neuron out): epochs over the other neurons, learning rate.
 LONO_TRAINING = SupervisedConfig(max_epochs=5, patience=5, lr=1e-3)
 
@@ -282,7 +316,8 @@ def leave_one_neuron_out(
     For each neuron of test set ``d``: copy the trained attended network, initialise the embedding row of
     set ``d`` from its proxy (:data:`PROXY_EMBEDDING`), fine-tune every weight for a fixed number of epochs
     (no selection) on the *other* neurons of test set ``d``, and score the held-out neuron. The calcium of the
-    whole test file is normalised together (no labels involved). Rows have protocol ``"test_lono"``.
+    whole test file is normalised together (no labels involved). Rows have protocol ``"test_lono"``. An
+    :class:`~spikebook.supervised.Ensemble` is fine-tuned as a whole (the loss sees its mean rate).
     """
     import copy
 
@@ -296,7 +331,8 @@ def leave_one_neuron_out(
             proxy = PROXY_EMBEDDING.get(d)
             if proxy is not None:
                 with torch.no_grad():
-                    model.attend.embedding.weight[d - 1] = model.attend.embedding.weight[proxy - 1]
+                    for net in model.members if isinstance(model, Ensemble) else [model]:
+                        net.attend.embedding.weight[d - 1] = net.attend.embedding.weight[proxy - 1]
             others = [n for k, n in enumerate(neurons) if k != j]
             tuned = fit_supervised(model, others, None, dataclasses.replace(
                 training, normalization=fit.config.normalization, window=fit.config.window,
