@@ -75,6 +75,7 @@ __all__ = [
     "predict_neurons",
     "save_models",
     "score_neurons",
+    "validation_score",
     "window_starts",
 ]
 
@@ -426,6 +427,17 @@ class SupervisedFit(NamedTuple):
     seconds: float
 
 
+def validation_score(
+    model: SupervisedNet, neurons: Sequence[SpikefinderNeuron], config: SupervisedConfig
+) -> float:
+    """Mean official correlation over held-out neurons (NaN scores, e.g. of spike-free neurons, skipped;
+    NaN if all are), predicted as ``config`` trained the model: what early stopping compares."""
+    preds = predict_neurons(model, neurons, config.normalization, "own" if config.use_dataset else None,
+                            window=config.window, buffer=config.buffer)
+    r = score_neurons(preds, neurons)
+    return float(r[np.isfinite(r)].mean()) if np.isfinite(r).any() else np.nan
+
+
 def _loss(config: SupervisedConfig, rate: Tensor, spikes: Tensor) -> Tensor:
     if config.loss == "pearson":
         return pearson_loss(rate, spikes)
@@ -497,14 +509,7 @@ def fit_supervised(
                 losses.append(loss.item())
                 bar.update()
                 bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses):.3f}")
-            val = np.nan
-            if validation:
-                preds = predict_neurons(
-                    model, validation, config.normalization, "own" if config.use_dataset else None,
-                    window=config.window, buffer=config.buffer,
-                )
-                r = score_neurons(preds, validation)
-                val = float(r[np.isfinite(r)].mean()) if np.isfinite(r).any() else np.nan
+            val = validation_score(model, validation, config) if validation else np.nan
             history.epoch.append(epoch)
             history.train_loss.append(float(np.mean(losses)))
             history.val_corr.append(val)
