@@ -154,7 +154,7 @@ _SIMPLIFIED = ModelRecipe(
     "attended conv (64 x 20) + conv (64 x 20) + 1x1 layer",
 )
 
-#: The four networks of the table (full mode).
+#: The networks of the table (full mode).
 MODELS: dict[str, ModelRecipe] = {
     "regular": ModelRecipe(
         {"class": "BolteNet", "config": dataclasses.asdict(_REGULAR)}, _TRAINING,
@@ -532,7 +532,7 @@ def load_cached() -> TableResult | None:
 
 
 def load_cached_models() -> dict[str, SupervisedFit]:
-    """The cached full-mode networks (regular, agnostic, simplified, as_submitted) that are on disk."""
+    """The cached full-mode networks (regular, agnostic, simplified, simplified_x5, as_submitted) that are on disk."""
     fits: dict[str, SupervisedFit] = {}
     for path in (PRETRAINED_PATH, MODELS_PATH):
         if path.exists():
