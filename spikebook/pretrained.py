@@ -31,7 +31,7 @@ from spikebook.data.simulate import SimulationConfig, paper_datasets, simulate
 from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel
 from spikebook.recognition import DSF, DSNF, RecognitionModel
 from spikebook.saving import save_atomic
-from spikebook.training import FitResult, History, VimcoConfig, fit_vimco
+from spikebook.training import FitResult, History, VimcoConfig, fit_vimco, seeded
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 
@@ -189,7 +189,8 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
     else:
         traces = paper_datasets(recipe.data, seed=0, fs=recipe.fs)["train"].fluorescence
         heldout, training = recipe.heldout_steps, recipe.training
-    recognition, generative = fresh_networks(recipe, traces.shape[1])
+    with seeded(seed):  # the initial weights depend on the seed alone
+        recognition, generative = fresh_networks(recipe, traces.shape[1])
     path = checkpoint_path(name, quick)
     path.parent.mkdir(parents=True, exist_ok=True)
     # a full run resumes from its own file after an interruption; quick runs (chapters executed in

@@ -68,10 +68,12 @@ References:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -98,7 +100,21 @@ __all__ = [
     "fit_sleep",
     "fit_vimco",
     "per_step_log_likelihood",
+    "seeded",
 ]
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run the block with torch's global CPU generator seeded by ``seed``, restored afterwards.
+
+    Network constructors draw their initial weights from that generator. Building a network inside
+    ``with seeded(seed):`` makes its initialisation depend on ``seed`` alone, not on what ran before in
+    the process, and leaves the caller's random stream untouched.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,8 @@ class VimcoConfig:
         lr_decay: Both learning rates are multiplied by this after each evaluation (0.995).
         n_steps: Number of optimisation steps (50,000 in Ex1).
         eval_every: Steps between evaluations of the held-out bound and checkpoints (Ex1: 200).
+        patience: Stop early once the held-out bound has not improved for this many steps (checked at
+            evaluations); ``None`` (the original's) trains all ``n_steps``. ``n_steps`` is then a cap.
         baseline: VIMCO leave-one-out baseline, ``"arithmetic"`` (the original's) or ``"geometric"``.
     """
 
@@ -132,6 +150,7 @@ class VimcoConfig:
     lr_decay: float = 0.995
     n_steps: int = 50_000
     eval_every: int = 200
+    patience: int | None = None
     baseline: Baseline = "arithmetic"
 
     def __post_init__(self) -> None:
@@ -140,6 +159,10 @@ class VimcoConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.patience is not None and (
+            isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1
+        ):
+            raise ValueError(f"patience must be None or a positive int, got {self.patience!r}")
         if self.k_samples < 2:
             raise ValueError(f"VIMCO needs k_samples >= 2, got {self.k_samples}")
         if len(self.buffers) != 2 or any(
@@ -483,7 +506,9 @@ def fit_vimco(
     optimisation). Recognition: Adam (``lr``) with total-norm clipping at ``clip_norm``. Generative:
     :class:`PerCellAdam` (``gen_lr``) on every parameter with ``requires_grad`` (freeze e.g.
     ``raw_delta``, which trades off against ``alpha``, with ``requires_grad_(False)``). Both learning
-    rates decay by ``lr_decay`` at each evaluation. Runs on CUDA when available.
+    rates decay by ``lr_decay`` at each evaluation. With ``patience``, training stops once the held-out
+    bound has not improved for ``patience`` steps (early stopping on the bound, never on labels). Runs
+    on CUDA when available.
 
     Args:
         recognition: e.g. :class:`~spikebook.recognition.DSF`; trained in place.
@@ -498,7 +523,8 @@ def fit_vimco(
             selection. ``None`` scores the training chunks instead (then selection is on the training
             bound).
         checkpoint_path: Where to save a resumable checkpoint at each evaluation; if the file exists,
-            training resumes from it (its config must equal ``config`` except for ``n_steps``).
+            training resumes from it (its config must equal ``config`` except for ``n_steps`` and
+            ``patience``).
         progress: Show a tqdm progress bar.
 
     Returns:
@@ -555,8 +581,9 @@ def fit_vimco(
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     if path is not None and path.exists():
         ckpt = torch.load(path, map_location=device, weights_only=False)
-        saved = {k: v for k, v in ckpt["config"].items() if k != "n_steps"}
-        mine = {k: v for k, v in config_dict.items() if k != "n_steps"}
+        free = ("n_steps", "patience")  # may change between runs; absent from older checkpoints
+        saved = {k: v for k, v in ckpt["config"].items() if k not in free}
+        mine = {k: v for k, v in config_dict.items() if k not in free}
         saved["buffers"] = tuple(saved["buffers"])
         if saved != mine:
             raise ValueError(f"checkpoint {path} was made with config {ckpt['config']}, not {config_dict}")
@@ -588,7 +615,8 @@ def fit_vimco(
     train_sum, train_n = 0.0, 0
     bar = tqdm(total=config.n_steps, initial=step, disable=not progress, desc="VIMCO")
     recognition.train()
-    while step < config.n_steps:
+    stopped = config.patience is not None and step - best_step >= config.patience  # a resumed, finished run
+    while step < config.n_steps and not stopped:
         cell = int(torch.multinomial(cell_weights, 1, generator=generator))
         pool = chunks_of_cell[cell]
         pick = torch.randint(len(pool), (config.batch_size,), generator=generator)
@@ -621,6 +649,8 @@ def fit_vimco(
                 group["lr"] *= config.lr_decay
             gen_opt.lr *= config.lr_decay
             bar.set_postfix(heldout=f"{bound:.4f}", best=f"{best_bound:.4f}")
+            if config.patience is not None and step - best_step >= config.patience:
+                stopped = True
             if path is not None:  # atomic: a run killed while writing can still resume
                 save_atomic(
                     {

@@ -11,6 +11,7 @@ from spikebook.data.simulate import SimulationConfig, simulate
 from spikebook.generative import SCF, BernoulliPrior
 from spikebook.metrics import binned_correlation
 from spikebook.objectives import vimco_surrogate
+from spikebook import training
 from spikebook.recognition import DSF, DSNF, CNNConfig, RNNConfig
 from spikebook.training import (
     PerCellAdam,
@@ -22,6 +23,7 @@ from spikebook.training import (
     fit_sleep,
     fit_vimco,
     per_step_log_likelihood,
+    seeded,
 )
 
 TINY_CNN = CNNConfig(filters=(8, 8), widths=(11, 11), out_width=5)
@@ -64,6 +66,8 @@ def test_config_defaults_are_the_papers() -> None:
         {"baseline": "harmonic"},
         {"batch_size": 0},
         {"clip_norm": -1.0},
+        {"patience": 0},
+        {"patience": 2.5},
     ],
 )
 def test_config_rejects_bad_values(kwargs: dict) -> None:
@@ -241,6 +245,33 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small_data: torch.Tensor) ->
             checkpoint_path=path,
             progress=False,
         )
+
+
+@pytest.mark.parametrize(("patience", "steps", "best"), [(6, [0, 2, 4, 6, 8], 2), (None, list(range(0, 15, 2)), 12)])
+def test_patience_stops_once_the_heldout_bound_stalls(monkeypatch, small_data, patience, steps, best) -> None:
+    """With ``patience``, training stops at the first evaluation ``patience`` steps after the best one."""
+    bounds = iter([-10.0, -5.0, -6.0, -7.0, -8.0, -9.0, -1.0, -3.0])  # scripted held-out bounds
+    monkeypatch.setattr(training, "_heldout_bound", lambda *args: next(bounds))
+    config = dataclasses.replace(SMALL, n_steps=14, eval_every=2, patience=patience)
+    result = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, progress=False)
+    assert result.history.steps == steps and result.best_step == best
+
+
+def test_seeded_makes_initial_weights_depend_on_the_seed_alone() -> None:
+    torch.manual_seed(123)
+    with seeded(7):
+        first = DSF(TINY_CNN).state_dict()
+    after = torch.rand(3)
+    torch.rand(5)  # the global stream moves on; seeded(7) must not care
+    with seeded(7):
+        second = DSF(TINY_CNN).state_dict()
+    with seeded(8):
+        other = DSF(TINY_CNN).state_dict()
+    for k, v in first.items():
+        torch.testing.assert_close(second[k], v, rtol=0, atol=0)
+    assert any(not torch.equal(other[k], v) for k, v in first.items())
+    torch.manual_seed(123)
+    torch.testing.assert_close(torch.rand(3), after, rtol=0, atol=0)  # the caller's stream is restored
 
 
 def test_bad_inputs_raise(small_data: torch.Tensor) -> None:

@@ -64,7 +64,7 @@ from spikebook.experiments.parallel import map_unordered
 from spikebook.generative import BernoulliPrior
 from spikebook.metrics import binned_correlation
 from spikebook.recognition import DSF, DSNF, CNNConfig, RecognitionModel, RNNConfig
-from spikebook.training import FitResult, VimcoConfig, fit_vimco
+from spikebook.training import FitResult, VimcoConfig, fit_vimco, seeded
 
 __all__ = [
     "FULL_N_STEPS",
@@ -323,8 +323,7 @@ def fit_single_cell(
         The :class:`~spikebook.training.FitResult` (best held-out state loaded).
     """
     split = split_cell(fluorescence, cell, config.per_cell_heldout_steps)
-    with torch.random.fork_rng(devices=[]):  # each cell's initial weights depend on its seed alone
-        torch.manual_seed(config.seed + cell)
+    with seeded(config.seed + cell):  # each cell's initial weights depend on its seed alone
         recognition, generative = _fresh_networks(config)
     if init is not None:
         recognition = copy.deepcopy(init).requires_grad_(True)

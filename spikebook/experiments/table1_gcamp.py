@@ -53,7 +53,7 @@ from spikebook.metrics import rebin_to_rate
 from spikebook.pretrained import DSNF_TRAINING
 from spikebook.recognition import DSF, DSNF, RecognitionModel
 from spikebook.saving import save_atomic
-from spikebook.training import VimcoConfig, fit_sleep, fit_vimco
+from spikebook.training import VimcoConfig, fit_sleep, fit_vimco, seeded
 
 __all__ = [
     "HELDOUT_FRAMES",
@@ -285,7 +285,8 @@ def train_fold(
     config = DSF_CONFIG if network == "DS-F" else DSNF_CONFIG
     if quick:
         config = VimcoConfig(**{**config.__dict__, "n_steps": QUICK["n_steps"], "eval_every": QUICK["eval_every"]})
-    recognition = _new_network(network)
+    with seeded(seed):  # the initial weights depend on the seed alone
+        recognition = _new_network(network)
     result = fit_vimco(
         recognition,
         _initial_mlphys(train[0].indicator, segments, fs),
