@@ -160,10 +160,10 @@ class CalciumModel(nn.Module):
         return -0.5 * z**2 - torch.log(sigma) - 0.5 * math.log(2 * math.pi)
 
     def log_prob(self, f: Tensor, spikes: Tensor) -> Tensor:
-        """Gaussian log-likelihood :math:`\\log p_\theta(f \\mid s)`, summed over time.
+        r"""Gaussian log-likelihood :math:`\log p_\theta(f \mid s)`, summed over time.
 
-        .. math:: \\sum_t -\tfrac12 \big((f_t - \alpha x_t - \beta)/\\sigma\big)^2
-            - \\log\\sigma - \tfrac12 \\log 2\\pi
+        .. math:: \sum_t -\tfrac12 \big((f_t - \alpha x_t - \beta)/\sigma\big)^2
+            - \log\sigma - \tfrac12 \log 2\pi
 
         Args:
             f: fluorescence, ``(..., C, T)``, broadcasting against ``spikes``.
