@@ -137,6 +137,8 @@ class VimcoConfig:
         eval_every: Steps between evaluations of the held-out bound and checkpoints (Ex1: 200).
         patience: Stop early once the held-out bound has not improved for this many steps (checked at
             evaluations); ``None`` (the original's) trains all ``n_steps``. ``n_steps`` is then a cap.
+        min_steps: No early stop before this step: the held-out bound is noisy, and early in training a
+            lucky evaluation can otherwise stop a run that is still improving.
         baseline: VIMCO leave-one-out baseline, ``"arithmetic"`` (the original's) or ``"geometric"``.
     """
 
@@ -151,6 +153,7 @@ class VimcoConfig:
     n_steps: int = 50_000
     eval_every: int = 200
     patience: int | None = None
+    min_steps: int = 0
     baseline: Baseline = "arithmetic"
 
     def __post_init__(self) -> None:
@@ -163,6 +166,8 @@ class VimcoConfig:
             isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1
         ):
             raise ValueError(f"patience must be None or a positive int, got {self.patience!r}")
+        if isinstance(self.min_steps, bool) or not isinstance(self.min_steps, int) or self.min_steps < 0:
+            raise ValueError(f"min_steps must be a non-negative int, got {self.min_steps!r}")
         if self.k_samples < 2:
             raise ValueError(f"VIMCO needs k_samples >= 2, got {self.k_samples}")
         if len(self.buffers) != 2 or any(
@@ -507,7 +512,8 @@ def fit_vimco(
     :class:`PerCellAdam` (``gen_lr``) on every parameter with ``requires_grad`` (freeze e.g.
     ``raw_delta``, which trades off against ``alpha``, with ``requires_grad_(False)``). Both learning
     rates decay by ``lr_decay`` at each evaluation. With ``patience``, training stops once the held-out
-    bound has not improved for ``patience`` steps (early stopping on the bound, never on labels). Runs
+    bound has not improved for ``patience`` steps, not before ``min_steps`` (early stopping on the
+    bound, never on labels). Runs
     on CUDA when available.
 
     Args:
@@ -523,8 +529,8 @@ def fit_vimco(
             selection. ``None`` scores the training chunks instead (then selection is on the training
             bound).
         checkpoint_path: Where to save a resumable checkpoint at each evaluation; if the file exists,
-            training resumes from it (its config must equal ``config`` except for ``n_steps`` and
-            ``patience``).
+            training resumes from it (its config must equal ``config`` except for ``n_steps``,
+            ``patience`` and ``min_steps``).
         progress: Show a tqdm progress bar.
 
     Returns:
@@ -581,7 +587,7 @@ def fit_vimco(
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     if path is not None and path.exists():
         ckpt = torch.load(path, map_location=device, weights_only=False)
-        free = ("n_steps", "patience")  # may change between runs; absent from older checkpoints
+        free = ("n_steps", "patience", "min_steps")  # may change between runs; absent from older checkpoints
         saved = {k: v for k, v in ckpt["config"].items() if k not in free}
         mine = {k: v for k, v in config_dict.items() if k not in free}
         saved["buffers"] = tuple(saved["buffers"])
@@ -615,7 +621,10 @@ def fit_vimco(
     train_sum, train_n = 0.0, 0
     bar = tqdm(total=config.n_steps, initial=step, disable=not progress, desc="VIMCO")
     recognition.train()
-    stopped = config.patience is not None and step - best_step >= config.patience  # a resumed, finished run
+    def stalled() -> bool:
+        return config.patience is not None and step >= config.min_steps and step - best_step >= config.patience
+
+    stopped = stalled()  # a resumed run that had stopped early
     while step < config.n_steps and not stopped:
         cell = int(torch.multinomial(cell_weights, 1, generator=generator))
         pool = chunks_of_cell[cell]
@@ -649,8 +658,7 @@ def fit_vimco(
                 group["lr"] *= config.lr_decay
             gen_opt.lr *= config.lr_decay
             bar.set_postfix(heldout=f"{bound:.4f}", best=f"{best_bound:.4f}")
-            if config.patience is not None and step - best_step >= config.patience:
-                stopped = True
+            stopped = stalled()
             if path is not None:  # atomic: a run killed while writing can still resume
                 save_atomic(
                     {

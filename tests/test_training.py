@@ -7,11 +7,11 @@ import dataclasses
 import pytest
 import torch
 
+from spikebook import training
 from spikebook.data.simulate import SimulationConfig, simulate
 from spikebook.generative import SCF, BernoulliPrior
 from spikebook.metrics import binned_correlation
 from spikebook.objectives import vimco_surrogate
-from spikebook import training
 from spikebook.recognition import DSF, DSNF, CNNConfig, RNNConfig
 from spikebook.training import (
     PerCellAdam,
@@ -68,6 +68,7 @@ def test_config_defaults_are_the_papers() -> None:
         {"clip_norm": -1.0},
         {"patience": 0},
         {"patience": 2.5},
+        {"min_steps": -1},
     ],
 )
 def test_config_rejects_bad_values(kwargs: dict) -> None:
@@ -247,12 +248,16 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small_data: torch.Tensor) ->
         )
 
 
-@pytest.mark.parametrize(("patience", "steps", "best"), [(6, [0, 2, 4, 6, 8], 2), (None, list(range(0, 15, 2)), 12)])
-def test_patience_stops_once_the_heldout_bound_stalls(monkeypatch, small_data, patience, steps, best) -> None:
-    """With ``patience``, training stops at the first evaluation ``patience`` steps after the best one."""
+@pytest.mark.parametrize(
+    ("patience", "min_steps", "steps", "best"),
+    [(6, 0, [0, 2, 4, 6, 8], 2), (6, 10, [0, 2, 4, 6, 8, 10], 2), (None, 0, list(range(0, 15, 2)), 12)],
+)
+def test_patience_stops_once_the_heldout_bound_stalls(monkeypatch, small_data, patience, min_steps, steps, best):
+    """With ``patience``, training stops at the first evaluation ``patience`` steps after the best one, not
+    before ``min_steps``."""
     bounds = iter([-10.0, -5.0, -6.0, -7.0, -8.0, -9.0, -1.0, -3.0])  # scripted held-out bounds
     monkeypatch.setattr(training, "_heldout_bound", lambda *args: next(bounds))
-    config = dataclasses.replace(SMALL, n_steps=14, eval_every=2, patience=patience)
+    config = dataclasses.replace(SMALL, n_steps=14, eval_every=2, patience=patience, min_steps=min_steps)
     result = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, progress=False)
     assert result.history.steps == steps and result.best_step == best
 
