@@ -513,8 +513,7 @@ def fit_vimco(
     ``raw_delta``, which trades off against ``alpha``, with ``requires_grad_(False)``). Both learning
     rates decay by ``lr_decay`` at each evaluation. With ``patience``, training stops once the held-out
     bound has not improved for ``patience`` steps, not before ``min_steps`` (early stopping on the
-    bound, never on labels). Runs
-    on CUDA when available.
+    bound, never on labels). Runs on CUDA when available.
 
     Args:
         recognition: e.g. :class:`~spikebook.recognition.DSF`; trained in place.
@@ -618,12 +617,12 @@ def fit_vimco(
         history.train_bound.append(math.nan)
         history.heldout_bound.append(best_bound)
 
-    train_sum, train_n = 0.0, 0
-    bar = tqdm(total=config.n_steps, initial=step, disable=not progress, desc="VIMCO")
-    recognition.train()
     def stalled() -> bool:
         return config.patience is not None and step >= config.min_steps and step - best_step >= config.patience
 
+    train_sum, train_n = 0.0, 0
+    bar = tqdm(total=config.n_steps, initial=step, disable=not progress, desc="VIMCO")
+    recognition.train()
     stopped = stalled()  # a resumed run that had stopped early
     while step < config.n_steps and not stopped:
         cell = int(torch.multinomial(cell_weights, 1, generator=generator))

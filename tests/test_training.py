@@ -262,6 +262,16 @@ def test_patience_stops_once_the_heldout_bound_stalls(monkeypatch, small_data, p
     assert result.history.steps == steps and result.best_step == best
 
 
+def test_a_run_that_stopped_early_resumes_as_stopped(monkeypatch, tmp_path, small_data) -> None:
+    bounds = iter([-10.0, -5.0, -6.0, -7.0, -8.0])  # a resumed run that trained on would exhaust these
+    monkeypatch.setattr(training, "_heldout_bound", lambda *args: next(bounds))
+    config = dataclasses.replace(SMALL, n_steps=14, eval_every=2, patience=6)
+    path = tmp_path / "run.pt"
+    fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, checkpoint_path=path, progress=False)
+    again = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, checkpoint_path=path, progress=False)
+    assert again.history.steps == [0, 2, 4, 6, 8] and again.best_step == 2
+
+
 def test_seeded_makes_initial_weights_depend_on_the_seed_alone() -> None:
     torch.manual_seed(123)
     with seeded(7):
