@@ -1,0 +1,133 @@
+"""What the GCaMP6 generative models learned without labels, next to what the labels would have taught them.
+
+VIMCO (:func:`spikebook.experiments.table1_gcamp.train_fold`) learns one MLphys model (eq. 4) per one-minute
+training segment from the fluorescence alone. This module fits the same per-segment models by maximum
+likelihood *given the true spikes*, :math:`\\max_\\theta \\log p_\\theta(f \\mid s_{\\rm true})`, and puts the
+three parameter sets side by side: the starting values (:data:`~spikebook.experiments.table1_gcamp.INITIAL_MLPHYS`),
+the values VIMCO reached (the DS-F folds) and the supervised fit. The supervised fit uses spike labels, so it is
+a **diagnostic only**: it never feeds the networks or the table. It is how published per-indicator values
+are obtained (MLspike's were calibrated on recordings with ground truth), and it shows which parameters the
+unsupervised objective pins down and which it leaves near where they started.
+
+Taught in: book chapter "Real GCaMP6 recordings".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from spikebook.experiments import RESULTS_DIR
+from spikebook.experiments.table1_gcamp import (
+    N_FOLDS,
+    GcampNeuron,
+    Indicator,
+    _initial_mlphys,
+    _learned_mlphys,
+    _segments,
+    _training_neurons,
+    fold_checkpoint,
+    load_neurons,
+    neuron_folds,
+)
+from spikebook.generative import MLphys
+
+__all__ = ["PARAMETERS", "PATH", "compare", "fit_given_spikes", "load_cached", "parameters"]
+
+#: The compared parameters, in MLspike's units (seconds, ΔF/F per spike, dimensionless), and two responses
+#: that do not depend on how the parametrisation splits them: the peak ΔF/F after one spike, and the peak after
+#: two spikes in one frame over twice that (> 1: supralinear).
+PARAMETERS = ("tau_decay", "tau_on", "alpha", "eta", "c0", "omega", "sigma", "peak_1ap", "ratio_2ap")
+PATH = RESULTS_DIR / "gcamp_mlphys.csv"
+
+
+def parameters(model: MLphys) -> pd.DataFrame:
+    """One row per segment of ``model``, one column per entry of :data:`PARAMETERS`.
+
+    ``tau_decay`` is recovered from the AR(1) root :math:`\\gamma = e^{-1/(\\tau f_s)}`; the peaks from the
+    noise-free response over 3 s.
+    """
+    n_cells = model.alpha.shape[-1] if model.alpha.dim() else 1
+    spikes = torch.zeros(2, n_cells, int(3 * model.fs))
+    spikes[0, :, 0], spikes[1, :, 0] = 1.0, 2.0
+    with torch.no_grad():
+        peaks = (model.mean(spikes) - model.beta.unsqueeze(-1)).amax(-1)  # (2, C)
+        values = {"tau_decay": -1.0 / (torch.log(model.roots.squeeze(-1)) * model.fs),
+                  **{name: getattr(model, name) for name in PARAMETERS[1:7]},
+                  "peak_1ap": peaks[0], "ratio_2ap": peaks[1] / (2 * peaks[0])}
+        return pd.DataFrame({k: v.detach().cpu().double().numpy() for k, v in values.items()})
+
+
+def fit_given_spikes(model: MLphys, f: torch.Tensor, spikes: torch.Tensor, steps: int = 1_500,
+                     lr: float = 0.05) -> MLphys:
+    """Maximum-likelihood fit of every parameter of ``model`` given the spikes, in place (Adam, full batch).
+
+    Args:
+        model: MLphys with one parameter set per row of ``f``.
+        f: Fluorescence, ``(C, T)``.
+        spikes: The spike counts of the same frames, ``(C, T)``.
+        steps: Adam steps on the mean negative log-likelihood per frame.
+        lr: Adam's learning rate (on the unconstrained parameters).
+
+    Returns:
+        ``model``, fitted.
+    """
+    if f.shape != spikes.shape or f.dim() != 2:
+        raise ValueError(f"f and spikes must both be (C, T), got {tuple(f.shape)} and {tuple(spikes.shape)}")
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    for _ in range(steps):
+        loss = -model.log_prob(f, spikes).sum() / f.numel()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
+def _given_spikes(neurons: list[GcampNeuron], steps: int) -> pd.DataFrame:
+    f = _segments(neurons, None)
+    spikes = torch.as_tensor(_segments(neurons, None, "spikes"), dtype=torch.float32)
+    model = _initial_mlphys(neurons[0].indicator, f, neurons[0].fs)
+    return parameters(fit_given_spikes(model, torch.as_tensor(f, dtype=torch.float32), spikes, steps))
+
+
+def _learned(neurons: list[GcampNeuron]) -> pd.DataFrame:
+    """The per-segment models of the four DS-F folds (each segment is in the training set of three)."""
+    folds = neuron_folds(len(neurons))
+    tables = []
+    for fold in range(N_FOLDS):
+        state = torch.load(fold_checkpoint(neurons[0].indicator, "DS-F", fold), map_location="cpu", weights_only=False)
+        model, _ = _learned_mlphys(_training_neurons(neurons, folds, fold), state, quick=False)
+        tables.append(parameters(model))
+    return pd.concat(tables, ignore_index=True)
+
+
+def compare(indicators: tuple[Indicator, ...] = ("GCaMP6s", "GCaMP6f"), root: str | Path | None = None,
+            steps: int = 1_500) -> pd.DataFrame:
+    """Median of every parameter over segments: at the start, as VIMCO learned it, and fitted given the spikes.
+
+    Needs the full-mode DS-F fold checkpoints. Returns a long table with columns ``indicator``, ``source``
+    (``"start"``, ``"VIMCO (DS-F folds)"``, ``"fit given true spikes"``), ``parameter``, ``median``,
+    ``q25`` and ``q75``.
+    """
+    rows = []
+    for indicator in indicators:
+        neurons = load_neurons(indicator, root)
+        start = parameters(_initial_mlphys(indicator, _segments(neurons, None), neurons[0].fs))
+        for source, table in (("start", start), ("VIMCO (DS-F folds)", _learned(neurons)),
+                              ("fit given true spikes", _given_spikes(neurons, steps))):
+            q = table.quantile([0.25, 0.5, 0.75])
+            rows += [(indicator, source, p, q.loc[0.5, p], q.loc[0.25, p], q.loc[0.75, p]) for p in PARAMETERS]
+    return pd.DataFrame(rows, columns=["indicator", "source", "parameter", "median", "q25", "q75"])
+
+
+def load_cached(path: Path = PATH) -> pd.DataFrame | None:
+    """The cached :func:`compare` table, or ``None`` if it was never computed."""
+    return pd.read_csv(path) if path.exists() else None
+
+
+if __name__ == "__main__":
+    table = compare()
+    table.to_csv(PATH, index=False)
+    print(table.pivot_table(index=["indicator", "parameter"], columns="source", values="median").round(3).to_string())
