@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -46,15 +47,15 @@ PATH = RESULTS_DIR / "gcamp_mlphys.csv"
 def parameters(model: MLphys) -> pd.DataFrame:
     """One row per segment of ``model``, one column per entry of :data:`PARAMETERS`.
 
-    ``tau_decay`` is recovered from the AR(1) root :math:`\\gamma = e^{-1/(\\tau f_s)}`; the peaks from the
-    noise-free response over 3 s.
+    ``tau_decay`` is the AR(1) root's time constant (:meth:`~spikebook.generative.CalciumModel.time_constants`);
+    the peaks come from the noise-free response over 3 s.
     """
     n_cells = model.alpha.shape[-1] if model.alpha.dim() else 1
     spikes = torch.zeros(2, n_cells, int(3 * model.fs))
     spikes[0, :, 0], spikes[1, :, 0] = 1.0, 2.0
     with torch.no_grad():
         peaks = (model.mean(spikes) - model.beta.unsqueeze(-1)).amax(-1)  # (2, C)
-        values = {"tau_decay": -1.0 / (torch.log(model.roots.squeeze(-1)) * model.fs),
+        values = {"tau_decay": model.time_constants(model.fs).squeeze(-1),
                   **{name: getattr(model, name) for name in PARAMETERS[1:7]},
                   "peak_1ap": peaks[0], "ratio_2ap": peaks[1] / (2 * peaks[0])}
         return pd.DataFrame({k: v.detach().cpu().double().numpy() for k, v in values.items()})
@@ -85,8 +86,8 @@ def fit_given_spikes(model: MLphys, f: torch.Tensor, spikes: torch.Tensor, steps
     return model
 
 
-def _given_spikes(neurons: list[GcampNeuron], steps: int) -> pd.DataFrame:
-    f = _segments(neurons, None)
+def _given_spikes(neurons: list[GcampNeuron], f: np.ndarray, steps: int) -> pd.DataFrame:
+    """The fit of every segment ``f`` of ``neurons`` (``(C, T)``, :func:`_segments`) given its spikes."""
     spikes = torch.as_tensor(_segments(neurons, None, "spikes"), dtype=torch.float32)
     model = _initial_mlphys(neurons[0].indicator, f, neurons[0].fs)
     return parameters(fit_given_spikes(model, torch.as_tensor(f, dtype=torch.float32), spikes, steps))
@@ -114,9 +115,10 @@ def compare(indicators: tuple[Indicator, ...] = ("GCaMP6s", "GCaMP6f"), root: st
     rows = []
     for indicator in indicators:
         neurons = load_neurons(indicator, root)
-        start = parameters(_initial_mlphys(indicator, _segments(neurons, None), neurons[0].fs))
+        f = _segments(neurons, None)
+        start = parameters(_initial_mlphys(indicator, f, neurons[0].fs))
         for source, table in (("start", start), ("VIMCO (DS-F folds)", _learned(neurons)),
-                              ("fit given true spikes", _given_spikes(neurons, steps))):
+                              ("fit given true spikes", _given_spikes(neurons, f, steps))):
             q = table.quantile([0.25, 0.5, 0.75])
             rows += [(indicator, source, p, q.loc[0.5, p], q.loc[0.25, p], q.loc[0.75, p]) for p in PARAMETERS]
     return pd.DataFrame(rows, columns=["indicator", "source", "parameter", "median", "q25", "q75"])
