@@ -9,7 +9,7 @@ import pytest
 import scipy.signal
 import torch
 
-from spikebook.generative import SCDF, SCF, BernoulliPrior, MLphys
+from spikebook.generative import SCDF, SCF, BernoulliPrior, MLphys, hill_from_polynomial
 from spikebook.generative.dynamics import first_order_scan
 
 
@@ -210,3 +210,25 @@ def test_prior_per_step_and_cell_selection():
     torch.testing.assert_close(chosen.rate_hz, torch.tensor([12.0, 12.0, 1.0]))
     shared = BernoulliPrior(2.0, 60.0)
     assert shared.select(torch.tensor([0, 1])) is shared
+
+
+@pytest.mark.parametrize("pnonlin", [(0.73, -0.05), (0.3,), ()])
+def test_hill_from_polynomial_reproduces_mlspike_indicator(pnonlin):
+    """k spikes in one frame, with a near-instant rise and no decay, reach MLspike's a * P(k) under eq. (4)."""
+    a = 0.07
+    p2, p3 = (*pnonlin, 0.0, 0.0)[:2]
+    model = MLphys(tau_decay=1e4, tau_on=1e-5, beta=0.0, fs=60.0, **hill_from_polynomial(a, pnonlin))
+    counts = torch.arange(1.0, 6.0)
+    spikes = torch.zeros(5, 1, 20)
+    spikes[:, 0, 10] = counts
+    peak = (model.alpha * model.indicator(spikes)[:, 0, 10]).detach().double()
+    k = counts.double()
+    expected = a * ((1 - p2 - p3) * k + p2 * k**2 + p3 * k**3)
+    torch.testing.assert_close(peak, expected, atol=1e-3, rtol=0)
+
+
+def test_hill_from_polynomial_bad_input():
+    with pytest.raises(ValueError, match="positive"):
+        hill_from_polynomial(0.0, (0.7,))
+    with pytest.raises(ValueError, match="p2, p3"):
+        hill_from_polynomial(0.07, (0.7, 0.1, 0.1))

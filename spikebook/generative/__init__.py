@@ -6,9 +6,9 @@ on ``(..., C, T)`` tensors (``(..., C, 1+S, T)`` for the soma + spines model :cl
 
 from spikebook.generative.base import CalciumModel
 from spikebook.generative.dendritic import Dendritic, join_events, split_events
-from spikebook.generative.mlphys import MLphys
+from spikebook.generative.mlphys import MLphys, hill_from_polynomial
 from spikebook.generative.priors import BernoulliPrior
 from spikebook.generative.scdf import SCDF
 from spikebook.generative.scf import SCF
 
-__all__ = ["SCDF", "SCF", "BernoulliPrior", "CalciumModel", "Dendritic", "MLphys", "join_events", "split_events"]
+__all__ = ["SCDF", "SCF", "BernoulliPrior", "CalciumModel", "Dendritic", "MLphys", "hill_from_polynomial", "join_events", "split_events"]
