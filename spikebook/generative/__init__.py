@@ -11,4 +11,14 @@ from spikebook.generative.priors import BernoulliPrior
 from spikebook.generative.scdf import SCDF
 from spikebook.generative.scf import SCF
 
-__all__ = ["SCDF", "SCF", "BernoulliPrior", "CalciumModel", "Dendritic", "MLphys", "hill_from_polynomial", "join_events", "split_events"]
+__all__ = [
+    "SCDF",
+    "SCF",
+    "BernoulliPrior",
+    "CalciumModel",
+    "Dendritic",
+    "MLphys",
+    "hill_from_polynomial",
+    "join_events",
+    "split_events",
+]
