@@ -12,8 +12,8 @@ from spikebook.experiments.table1_gcamp import (
     INITIAL_MLPHYS,
     PAPER,
     GcampNeuron,
-    _initial_mlphys,
     fold_checkpoint,
+    initial_mlphys,
     lag_scores,
     load_cached,
     load_neurons,
@@ -100,7 +100,7 @@ def test_initial_noise_is_a_robust_sigma_estimate():
     rng = np.random.default_rng(1)
     segments = (0.05 * rng.standard_normal((3, 20_000))).astype(np.float32)
     segments[:, ::500] += 2.0  # rare large events barely move the median
-    model = _initial_mlphys("GCaMP6f", segments, 60.0)
+    model = initial_mlphys("GCaMP6f", segments, 60.0)
     np.testing.assert_allclose(model.sigma.detach().numpy(), 0.05, rtol=0.05)
     assert model.alpha.shape == (3,)
     assert torch.allclose(model.tau_on, torch.tensor(INITIAL_MLPHYS["GCaMP6f"]["tau_on"]))
@@ -131,16 +131,16 @@ def test_load_neurons_real_data(data_root):
 
 
 def test_segments_cut_whole_minutes_and_align_traces_with_spikes():
-    from spikebook.experiments.table1_gcamp import SEGMENT_FRAMES, _segments
+    from spikebook.experiments.table1_gcamp import SEGMENT_FRAMES, cut_segments
 
     lengths = (2 * SEGMENT_FRAMES + 100, SEGMENT_FRAMES - 1, SEGMENT_FRAMES)
     traces = tuple(np.arange(n, dtype=np.float32) + 1e6 * k for k, n in enumerate(lengths))
     neuron = GcampNeuron("n", "GCaMP6s", traces, tuple(t + 0.5 for t in traces), 60.0)
-    f, s = _segments([neuron], None), _segments([neuron], None, "spikes")
+    f, s = cut_segments([neuron], None), cut_segments([neuron], None, "spikes")
     assert f.shape == (3, SEGMENT_FRAMES)  # two from the first recording, none from the short one, one from the last
     np.testing.assert_array_equal(s, f + 0.5)
     assert f[1, 0] == SEGMENT_FRAMES and f[2, 0] == 2e6
-    assert _segments([neuron], 2).shape == (2, SEGMENT_FRAMES)
+    assert cut_segments([neuron], 2).shape == (2, SEGMENT_FRAMES)
 
 
 def test_fold_runs_and_the_sleep_phase_are_reproducible(data_root, tmp_path, monkeypatch):

@@ -25,13 +25,13 @@ from spikebook.experiments.table1_gcamp import (
     N_FOLDS,
     GcampNeuron,
     Indicator,
-    _initial_mlphys,
-    _learned_mlphys,
-    _segments,
-    _training_neurons,
+    cut_segments,
     fold_checkpoint,
+    initial_mlphys,
+    learned_mlphys,
     load_neurons,
     neuron_folds,
+    training_neurons,
 )
 from spikebook.generative import MLphys
 
@@ -56,7 +56,7 @@ def parameters(model: MLphys) -> pd.DataFrame:
     with torch.no_grad():
         peaks = (model.mean(spikes) - model.beta.unsqueeze(-1)).amax(-1)  # (2, C)
         values = {"tau_decay": model.time_constants(model.fs).squeeze(-1),
-                  **{name: getattr(model, name) for name in PARAMETERS[1:7]},
+                  **{name: getattr(model, name) for name in ("tau_on", "alpha", "eta", "c0", "omega", "sigma")},
                   "peak_1ap": peaks[0], "ratio_2ap": peaks[1] / (2 * peaks[0])}
         return pd.DataFrame({k: v.detach().cpu().double().numpy() for k, v in values.items()})
 
@@ -87,9 +87,9 @@ def fit_given_spikes(model: MLphys, f: torch.Tensor, spikes: torch.Tensor, steps
 
 
 def _given_spikes(neurons: list[GcampNeuron], f: np.ndarray, steps: int) -> pd.DataFrame:
-    """The fit of every segment ``f`` of ``neurons`` (``(C, T)``, :func:`_segments`) given its spikes."""
-    spikes = torch.as_tensor(_segments(neurons, None, "spikes"), dtype=torch.float32)
-    model = _initial_mlphys(neurons[0].indicator, f, neurons[0].fs)
+    """The fit of every segment ``f`` of ``neurons`` (``(C, T)``, :func:`cut_segments`) given its spikes."""
+    spikes = torch.as_tensor(cut_segments(neurons, None, "spikes"), dtype=torch.float32)
+    model = initial_mlphys(neurons[0].indicator, f, neurons[0].fs)
     return parameters(fit_given_spikes(model, torch.as_tensor(f, dtype=torch.float32), spikes, steps))
 
 
@@ -99,7 +99,7 @@ def _learned(neurons: list[GcampNeuron]) -> pd.DataFrame:
     tables = []
     for fold in range(N_FOLDS):
         state = torch.load(fold_checkpoint(neurons[0].indicator, "DS-F", fold), map_location="cpu", weights_only=False)
-        model, _ = _learned_mlphys(_training_neurons(neurons, folds, fold), state, quick=False)
+        model, _ = learned_mlphys(training_neurons(neurons, folds, fold), state, quick=False)
         tables.append(parameters(model))
     return pd.concat(tables, ignore_index=True)
 
@@ -115,8 +115,8 @@ def compare(indicators: tuple[Indicator, ...] = ("GCaMP6s", "GCaMP6f"), root: st
     rows = []
     for indicator in indicators:
         neurons = load_neurons(indicator, root)
-        f = _segments(neurons, None)
-        start = parameters(_initial_mlphys(indicator, f, neurons[0].fs))
+        f = cut_segments(neurons, None)
+        start = parameters(initial_mlphys(indicator, f, neurons[0].fs))
         for source, table in (("start", start), ("VIMCO (DS-F folds)", _learned(neurons)),
                               ("fit given true spikes", _given_spikes(neurons, f, steps))):
             q = table.quantile([0.25, 0.5, 0.75])

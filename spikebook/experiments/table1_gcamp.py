@@ -58,6 +58,7 @@ from spikebook.training import VimcoConfig, fit_sleep, fit_vimco, seeded
 __all__ = [
     "HELDOUT_FRAMES",
     "INITIAL_MLPHYS",
+    "MLSPIKE_GCAMP6S",
     "PAPER",
     "PATIENCE_EVALUATIONS",
     "SEGMENT_FRAMES",
@@ -68,9 +69,12 @@ __all__ = [
     "GcampNeuron",
     "GcampResult",
     "cdec_predictions",
+    "cut_segments",
     "fig3_example",
     "fold_checkpoint",
+    "initial_mlphys",
     "lag_scores",
+    "learned_mlphys",
     "load_cached",
     "load_fold",
     "load_neurons",
@@ -86,6 +90,7 @@ __all__ = [
     "summarize",
     "timing_curves",
     "train_fold",
+    "training_neurons",
 ]
 
 Indicator = Literal["GCaMP6s", "GCaMP6f"]
@@ -235,7 +240,7 @@ def neuron_folds(n_neurons: int, n_folds: int = N_FOLDS, seed: int = 0) -> np.nd
     return folds
 
 
-def _segments(
+def cut_segments(
     neurons: list[GcampNeuron], max_segments: int | None, kind: Literal["traces", "spikes"] = "traces"
 ) -> np.ndarray:
     """Every whole :data:`SEGMENT_FRAMES`-frame segment of every recording, ``(C, SEGMENT_FRAMES)``.
@@ -247,7 +252,7 @@ def _segments(
     return np.stack(segs[:max_segments] if max_segments else segs)
 
 
-def _initial_mlphys(indicator: Indicator, segments: np.ndarray, fs: float) -> MLphys:
+def initial_mlphys(indicator: Indicator, segments: np.ndarray, fs: float) -> MLphys:
     """MLphys with one parameter set per segment at :data:`INITIAL_MLPHYS`; noise from the data.
 
     The noise level starts at a robust estimate per segment, the median absolute first difference
@@ -260,15 +265,15 @@ def _initial_mlphys(indicator: Indicator, segments: np.ndarray, fs: float) -> ML
                   fs=fs)
 
 
-def _training_neurons(neurons: list[GcampNeuron], folds: np.ndarray, fold: int) -> list[GcampNeuron]:
+def training_neurons(neurons: list[GcampNeuron], folds: np.ndarray, fold: int) -> list[GcampNeuron]:
     """The neurons a fold's network is trained on: all but the fold's own."""
     return [n for n, k in zip(neurons, folds, strict=True) if k != fold]
 
 
-def _learned_mlphys(train: list[GcampNeuron], state: dict, quick: bool) -> tuple[MLphys, np.ndarray]:
+def learned_mlphys(train: list[GcampNeuron], state: dict, quick: bool) -> tuple[MLphys, np.ndarray]:
     """A fold's per-segment MLphys models as VIMCO learned them, with the training segments they belong to."""
-    segments = _segments(train, QUICK["max_segments"] if quick else None)
-    generative = _initial_mlphys(train[0].indicator, segments, train[0].fs)
+    segments = cut_segments(train, QUICK["max_segments"] if quick else None)
+    generative = initial_mlphys(train[0].indicator, segments, train[0].fs)
     generative.load_state_dict(state["generative"])
     return generative, segments
 
@@ -297,8 +302,8 @@ def train_fold(
     Returns:
         The trained network (best held-out bound), in eval mode.
     """
-    train = _training_neurons(neurons, folds, fold)
-    segments = _segments(train, QUICK["max_segments"] if quick else None)  # (C, SEGMENT_FRAMES)
+    train = training_neurons(neurons, folds, fold)
+    segments = cut_segments(train, QUICK["max_segments"] if quick else None)  # (C, SEGMENT_FRAMES)
     traces = torch.as_tensor(segments)[None]  # (1, C, T)
     fs = train[0].fs
     config = DSF_CONFIG if network == "DS-F" else DSNF_CONFIG
@@ -308,7 +313,7 @@ def train_fold(
         recognition = _new_network(network)
     result = fit_vimco(
         recognition,
-        _initial_mlphys(train[0].indicator, segments, fs),
+        initial_mlphys(train[0].indicator, segments, fs),
         traces[..., :-HELDOUT_FRAMES],
         config,
         prior=BernoulliPrior(PRIOR_RATE_HZ, fs),
@@ -341,8 +346,8 @@ def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[
     """
     path = fold_checkpoint(indicator, network, fold, quick)
     state = torch.load(path, map_location="cpu", weights_only=False)
-    train = _training_neurons(neurons, neuron_folds(len(neurons)), fold)
-    generative, segments = _learned_mlphys(train, state, quick)
+    train = training_neurons(neurons, neuron_folds(len(neurons)), fold)
+    generative, segments = learned_mlphys(train, state, quick)
     vimco_state = state.get("vimco_recognition", state["recognition"])
     model = _new_network(network)
     model.load_state_dict(vimco_state)
@@ -561,10 +566,10 @@ def fig3_example(
 ) -> Fig3Example:
     """Fig. 3 for one segment of a *training* neuron of ``fold``: a test neuron has no learned generative
     parameters (the recognition network is amortized, the generative model is per segment)."""
-    train = _training_neurons(neurons, neuron_folds(len(neurons)), fold)
+    train = training_neurons(neurons, neuron_folds(len(neurons)), fold)
     model, state = load_fold(train[0].indicator, network, fold, quick)
-    generative, segments = _learned_mlphys(train, state, quick)
-    spikes_all = _segments(train, QUICK["max_segments"] if quick else None, "spikes")
+    generative, segments = learned_mlphys(train, state, quick)
+    spikes_all = cut_segments(train, QUICK["max_segments"] if quick else None, "spikes")
     f = torch.as_tensor(segments[segment])[None]  # (1, T)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
