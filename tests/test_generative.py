@@ -77,8 +77,9 @@ def test_per_cell_parameters_broadcast_over_samples():
         lambda: SCDF(kon=0.05, sigma=0.05, euler=True),
         lambda: MLphys(tau_on=0.05, eta=torch.tensor([0.8, 1.4]), omega=0.5, sigma=0.05),
         lambda: MLphys(tau_on=0.05, eta=1.2, euler=True, sigma=0.05),
+        lambda: MLphys(tau_on=0.05, eta=1.3, omega=0.5, sigma=0.05, delay=torch.tensor([0.3, 0.6])),
     ],
-    ids=["SCF-AR2", "SCDF", "SCDF-euler", "MLphys", "MLphys-euler"],
+    ids=["SCF-AR2", "SCDF", "SCDF-euler", "MLphys", "MLphys-euler", "MLphys-delay"],
 )
 def test_gradcheck_log_prob_all_parameters(make):
     """d log p / d raw parameter, for every parameter, against finite differences."""
@@ -232,3 +233,37 @@ def test_hill_from_polynomial_bad_input():
         hill_from_polynomial(0.0, (0.7,))
     with pytest.raises(ValueError, match="p2, p3"):
         hill_from_polynomial(0.07, (0.7, 0.1, 0.1))
+
+
+def test_mlphys_delay_closed_form():
+    """One spike with delay d: calcium (1 - d) at its frame, (1 - d) gamma + d one frame later, then decay."""
+    d, tau, fs = torch.tensor([0.25, 0.7]), 0.5, 60.0
+    model = MLphys(tau_decay=tau, fs=fs, delay=d)
+    spikes = torch.zeros(2, 30)
+    spikes[:, 5] = 1.0
+    gamma = math.exp(-1.0 / (tau * fs))
+    t = torch.arange(30.0)
+    after = ((1 - d[:, None]) * gamma + d[:, None]) * gamma ** (t - 6).clamp(min=0)
+    expected = torch.where(t < 5, 0.0, torch.where(t == 5, 1 - d[:, None], after))
+    torch.testing.assert_close(model.calcium(spikes), expected)
+    # counts are conserved: a spike train's calcium is the mix of its own and its one-frame shift
+    train = spike_train((3, 2, 80), p=0.2)
+    plain = MLphys(tau_decay=tau, fs=fs)
+    shifted = torch.nn.functional.pad(train[..., :-1], (1, 0))
+    torch.testing.assert_close(
+        model.calcium(train), (1 - d[:, None]) * plain.calcium(train) + d[:, None] * plain.calcium(shifted)
+    )
+
+
+def test_mlphys_without_delay_is_eq4_and_keeps_its_parameters():
+    plain, near_zero = MLphys(eta=1.4, omega=0.3), MLphys(eta=1.4, omega=0.3, delay=1e-6)
+    assert "raw_delay" not in dict(plain.named_parameters())
+    assert "raw_delay" in dict(near_zero.named_parameters())
+    spikes = spike_train((2, 100), p=0.1)
+    torch.testing.assert_close(plain.mean(spikes), near_zero.mean(spikes), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("delay", [0.0, 1.0, -0.2, float("nan")])
+def test_mlphys_delay_outside_open_interval_raises(delay):
+    with pytest.raises(ValueError, match="delay"):
+        MLphys(delay=delay)

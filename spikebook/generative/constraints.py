@@ -74,9 +74,20 @@ class Constrained:
     def __set__(self, module: nn.Module, value: float | Tensor) -> None:
         value = as_float_tensor(value, self.name)
         raw = self.transform.inv(value)
-        if not torch.isfinite(raw).all():
+        if not (self._inside_open_support(value) & torch.isfinite(raw)).all():
             raise ValueError(f"{self.name} must lie inside {self.transform.codomain}, got {value}")
         module.register_parameter(self.raw_name, nn.Parameter(raw))
+
+    def _inside_open_support(self, value: Tensor) -> Tensor:
+        """Elementwise: ``value`` lies strictly inside the support (torch's ``unit_interval`` includes 0 and 1,
+        where the sigmoid's inverse would be clamped to a finite raw value instead of failing)."""
+        support = self.transform.codomain
+        inside = support.check(value)
+        if hasattr(support, "lower_bound"):
+            inside = inside & (value > support.lower_bound)
+        if hasattr(support, "upper_bound"):
+            inside = inside & (value < support.upper_bound)
+        return inside
 
 
 def shared_ndims(module: nn.Module) -> dict[str, int]:

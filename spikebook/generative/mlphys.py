@@ -8,9 +8,10 @@ import numpy as np
 import torch
 from scipy.optimize import least_squares
 from torch import Tensor
+from torch.nn import functional as F
 
-from spikebook.generative.base import CalciumModel
-from spikebook.generative.constraints import POSITIVE, Constrained, as_float_tensor
+from spikebook.generative.base import CalciumModel, check_spikes
+from spikebook.generative.constraints import POSITIVE, UNIT_INTERVAL, Constrained, as_float_tensor
 from spikebook.generative.dynamics import relax, safe_pow
 
 
@@ -31,6 +32,17 @@ class MLphys(CalciumModel):
     itself does; ``euler=True`` gives the paper's (and the original DeepSpike code's) step,
     clamped so it cannot overshoot.
 
+    **Sub-frame delay (optional, not in the paper).** A spike counted in frame :math:`t` happened at some
+    time between samples :math:`t-1` and :math:`t`; eq. (4) lets its full calcium step show at sample
+    :math:`t`. With ``delay`` :math:`d \\in (0, 1)` (learnable, one per cell) the calcium is driven by
+
+    .. math::
+        s'_t = (1 - d)\\, s_t + d\\, s_{t-1},
+
+    so a fraction :math:`d` of each spike's influx lands one frame later: the first-order (linear
+    interpolation) form of a fractional delay of :math:`d` frames. Spike counts are conserved. ``None``
+    (default) is eq. (4) as printed.
+
     Parameters are in MLspike's units (Deneux et al. 2016): calcium is counted in single-spike
     increments (:math:`\\delta = 1`), so :math:`\\alpha` is the fluorescence change (ΔF/F) per
     isolated spike before saturation.
@@ -46,6 +58,8 @@ class MLphys(CalciumModel):
         sigma: noise standard deviation (MLspike ``sigma``).
         fs: sampling rate in Hz (fixed, not learned).
         euler: use the (clamped) forward-Euler step of eq. (4).
+        delay: sub-frame delay :math:`d` of the calcium influx in frames, in the open interval (0, 1),
+            ``()`` or ``(C,)``; ``None`` for none.
 
     References:
         Speiser et al. 2017, eq. (4); Deneux et al. 2016, Nat. Commun. 7:12190 (MLspike).
@@ -57,6 +71,7 @@ class MLphys(CalciumModel):
     omega = Constrained(POSITIVE, "saturation omega")
     c0 = Constrained(POSITIVE, "baseline calcium c0 in single-spike units")
     eta = Constrained(POSITIVE, "Hill exponent eta")
+    delay = Constrained(UNIT_INTERVAL, "sub-frame delay d of the calcium influx, in frames")
 
     def __init__(
         self,
@@ -70,6 +85,7 @@ class MLphys(CalciumModel):
         sigma=0.02,
         fs: float = 60.0,
         euler: bool = False,
+        delay: float | Tensor | None = None,
     ) -> None:
         super().__init__()
         if fs <= 0:
@@ -87,6 +103,17 @@ class MLphys(CalciumModel):
         self.beta = beta
         self.sigma = sigma
         self.euler = euler
+        self.delayed = delay is not None
+        if self.delayed:
+            self.delay = delay
+
+    def calcium(self, spikes: Tensor) -> Tensor:
+        """Calcium :math:`c_t` of eq. (4), driven by :math:`s'_t` when the model has a ``delay``."""
+        if self.delayed:
+            spikes = check_spikes(spikes)
+            d = self.delay.unsqueeze(-1)
+            spikes = (1.0 - d) * spikes + d * F.pad(spikes[..., :-1], (1, 0))
+        return super().calcium(spikes)
 
     def indicator(self, spikes: Tensor) -> Tensor:
         """Indicator state :math:`d_t` of eq. (4), shape ``(..., C, T)``."""
