@@ -15,13 +15,13 @@ def test_fit_given_spikes_recovers_the_simulating_parameters():
     gen = torch.Generator().manual_seed(0)
     n, t, fs = 3, 4_000, 60.0
     truth = MLphys(**{k: torch.full((n,), v) for k, v in TRUE.items()}, beta=torch.zeros(n),
-                   sigma=torch.full((n,), 0.02), fs=fs)
+                   sigma=torch.full((n,), 0.02), fs=fs, delay=torch.full((n,), 0.3))
     spikes = (torch.rand(n, t, generator=gen) < 1.0 / fs).float()  # 1 Hz
     with torch.no_grad():
         f = truth.sample(spikes, generator=gen)
     start = MLphys(tau_decay=torch.full((n,), 1.0), tau_on=torch.full((n,), 0.03), alpha=torch.full((n,), 0.2),
                    eta=torch.ones(n), c0=torch.ones(n), omega=torch.full((n,), 0.05), beta=torch.zeros(n),
-                   sigma=torch.full((n,), 0.05), fs=fs)
+                   sigma=torch.full((n,), 0.05), fs=fs, delay=torch.full((n,), 0.5))
     model = gm.fit_given_spikes(start, f, spikes, steps=800)
     fitted = gm.parameters(model)
     assert fitted.shape == (n, len(gm.PARAMETERS))
@@ -40,6 +40,9 @@ def test_parameters_reads_back_the_constructor_values():
     table = gm.parameters(model)
     for k, v in TRUE.items():
         assert table[k].tolist() == pytest.approx([v, 2 * v], rel=1e-5)
+    assert table.delay.isna().all()  # eq. (4) as printed has no delay
+    delayed = MLphys(tau_on=0.01, omega=1e-6, fs=30.0, delay=torch.tensor([0.2, 0.7]))
+    assert gm.parameters(delayed).delay.tolist() == pytest.approx([0.2, 0.7], rel=1e-5)
     linear = MLphys(tau_decay=0.5, tau_on=0.01, alpha=0.3, eta=1.0, omega=1e-6, beta=0.0, sigma=0.1, fs=30.0)
     assert gm.parameters(linear).peak_1ap.item() == pytest.approx(0.3 * 1.0, rel=0.05)  # fast rise: ~alpha
     assert gm.parameters(linear).ratio_2ap.item() == pytest.approx(1.0, rel=1e-4)

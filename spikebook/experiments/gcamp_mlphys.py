@@ -39,8 +39,8 @@ __all__ = ["PARAMETERS", "PATH", "compare", "fit_given_spikes", "load_cached", "
 
 #: The compared parameters, in MLspike's units (seconds, ΔF/F per spike, dimensionless), and two responses
 #: that do not depend on how the parametrisation splits them: the peak ΔF/F after one spike, and the peak after
-#: two spikes in one frame over twice that (> 1: supralinear).
-PARAMETERS = ("tau_decay", "tau_on", "alpha", "eta", "c0", "omega", "sigma", "peak_1ap", "ratio_2ap")
+#: two spikes in one frame over twice that (> 1: supralinear). ``delay`` is MLphys's sub-frame delay in frames.
+PARAMETERS = ("tau_decay", "tau_on", "alpha", "eta", "c0", "omega", "delay", "sigma", "peak_1ap", "ratio_2ap")
 PATH = RESULTS_DIR / "gcamp_mlphys.csv"
 
 
@@ -48,7 +48,7 @@ def parameters(model: MLphys) -> pd.DataFrame:
     """One row per segment of ``model``, one column per entry of :data:`PARAMETERS`.
 
     ``tau_decay`` is the AR(1) root's time constant (:meth:`~spikebook.generative.CalciumModel.time_constants`);
-    the peaks come from the noise-free response over 3 s.
+    the peaks come from the noise-free response over 3 s; ``delay`` is NaN for a model without one.
     """
     n_cells = model.alpha.shape[-1] if model.alpha.dim() else 1
     spikes = torch.zeros(2, n_cells, int(3 * model.fs))
@@ -57,6 +57,7 @@ def parameters(model: MLphys) -> pd.DataFrame:
         peaks = (model.mean(spikes) - model.beta.unsqueeze(-1)).amax(-1)  # (2, C)
         values = {"tau_decay": model.time_constants(model.fs).squeeze(-1),
                   **{name: getattr(model, name) for name in ("tau_on", "alpha", "eta", "c0", "omega", "sigma")},
+                  "delay": model.delay if model.delayed else torch.full_like(model.alpha, float("nan")),
                   "peak_1ap": peaks[0], "ratio_2ap": peaks[1] / (2 * peaks[0])}
         return pd.DataFrame({k: v.detach().cpu().double().numpy() for k, v in values.items()})
 

@@ -118,9 +118,11 @@ MLSPIKE_GCAMP6S = {"a": 0.07, "tau": 1.3, "ton": 0.02, "pnonlin": (0.73, -0.05)}
 #: MLspike's GCaMP6s model (:data:`MLSPIKE_GCAMP6S`), its polynomial mapped onto eq. (4)'s Hill form. No
 #: GCaMP6f set of Deneux et al. could be consulted offline, so GCaMP6f shares the GCaMP6s amplitude,
 #: nonlinearity and rise, with its own faster decay: 0.7 s, the time scale Suite2p documents for GCaMP6f.
-#: Every value is learned per segment by VIMCO from there.
+#: Both add MLphys's sub-frame ``delay`` (not in the paper), started at half a frame: with :data:`SPIKE_BINS`
+#: a spike falls on average half a frame before the sample it is counted at. Every value is learned per
+#: segment by VIMCO from there.
 INITIAL_MLPHYS: dict[str, dict[str, float]] = {
-    indicator: {"tau_decay": tau_decay, "tau_on": MLSPIKE_GCAMP6S["ton"],
+    indicator: {"tau_decay": tau_decay, "tau_on": MLSPIKE_GCAMP6S["ton"], "delay": 0.5,
                 **hill_from_polynomial(MLSPIKE_GCAMP6S["a"], MLSPIKE_GCAMP6S["pnonlin"])}
     for indicator, tau_decay in (("GCaMP6s", MLSPIKE_GCAMP6S["tau"]), ("GCaMP6f", 0.7))
 }
