@@ -261,6 +261,10 @@ def test_mlphys_without_delay_is_eq4_and_keeps_its_parameters():
     assert "raw_delay" in dict(near_zero.named_parameters())
     spikes = spike_train((2, 100), p=0.1)
     torch.testing.assert_close(plain.mean(spikes), near_zero.mean(spikes), atol=1e-5, rtol=0)
+    assert not plain.delayed
+    plain.delay = 0.4  # a delay assigned after construction takes effect too
+    assert plain.delayed
+    torch.testing.assert_close(plain.calcium(spikes), MLphys(eta=1.4, omega=0.3, delay=0.4).calcium(spikes))
 
 
 @pytest.mark.parametrize("delay", [0.0, 1.0, -0.2, float("nan")])

@@ -103,9 +103,13 @@ class MLphys(CalciumModel):
         self.beta = beta
         self.sigma = sigma
         self.euler = euler
-        self.delayed = delay is not None
-        if self.delayed:
+        if delay is not None:
             self.delay = delay
+
+    @property
+    def delayed(self) -> bool:
+        """Whether the model has a sub-frame ``delay`` (set at construction or assigned later)."""
+        return "raw_delay" in self._parameters
 
     def calcium(self, spikes: Tensor) -> Tensor:
         """Calcium :math:`c_t` of eq. (4), driven by :math:`s'_t` when the model has a ``delay``."""
