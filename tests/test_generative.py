@@ -10,6 +10,7 @@ import scipy.signal
 import torch
 
 from spikebook.generative import SCDF, SCF, BernoulliPrior, MLphys, hill_from_polynomial
+from spikebook.generative.constraints import POSITIVE, REAL, UNIT_INTERVAL, Constrained
 from spikebook.generative.dynamics import first_order_scan
 
 
@@ -199,6 +200,30 @@ def test_bad_input_raises():
         SCF(sigma=-0.1)
     with pytest.raises(ValueError, match="binary"):
         BernoulliPrior(1.0, 60.0).log_prob(torch.tensor([0.0, 2.0]))
+
+
+@pytest.mark.parametrize(
+    ("transform", "inside", "outside"),
+    [
+        (UNIT_INTERVAL, [1e-6, 0.5, 1 - 1e-6], [0.0, 1.0, -0.1, 1.1]),
+        (POSITIVE, [1e-6, 3.0], [0.0, -1.0]),
+        (REAL, [-5.0, 0.0, 5.0], [float("inf"), float("nan")]),
+    ],
+    ids=["unit-interval", "positive", "real"],
+)
+def test_constrained_accepts_the_open_support_only(transform, inside, outside):
+    """Values strictly inside the support round-trip; the support's ends and beyond raise (torch's sigmoid
+    inverse would clamp 0 and 1 to finite raw values)."""
+
+    class Holder(torch.nn.Module):
+        x = Constrained(transform, "a test parameter")
+
+    holder = Holder()
+    holder.x = torch.tensor(inside)
+    torch.testing.assert_close(holder.x, torch.tensor(inside), rtol=1e-6, atol=0)
+    for value in outside:
+        with pytest.raises(ValueError, match="x must"):
+            holder.x = value
 
 
 def test_prior_per_step_and_cell_selection():

@@ -122,8 +122,8 @@ MLSPIKE_GCAMP6S = {"a": 0.07, "tau": 1.3, "ton": 0.02, "pnonlin": (0.73, -0.05)}
 #: a spike falls on average half a frame before the sample it is counted at. Every value is learned per
 #: segment by VIMCO from there.
 INITIAL_MLPHYS: dict[str, dict[str, float]] = {
-    indicator: {"tau_decay": tau_decay, "tau_on": MLSPIKE_GCAMP6S["ton"], "delay": 0.5,
-                **hill_from_polynomial(MLSPIKE_GCAMP6S["a"], MLSPIKE_GCAMP6S["pnonlin"])}
+    indicator: {"tau_decay": tau_decay, "tau_on": MLSPIKE_GCAMP6S["ton"], "delay": 0.5, **hill}
+    for hill in (hill_from_polynomial(MLSPIKE_GCAMP6S["a"], MLSPIKE_GCAMP6S["pnonlin"]),)  # one fit, shared
     for indicator, tau_decay in (("GCaMP6s", MLSPIKE_GCAMP6S["tau"]), ("GCaMP6f", 0.7))
 }
 
