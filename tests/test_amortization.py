@@ -87,6 +87,14 @@ def test_config_takes_the_recipes_hyper_parameters_unless_told():
         am.AmortizationConfig(n_cells=0)
 
 
+def test_per_cell_budget_defaults_to_the_models_full_steps():
+    assert am.AmortizationConfig().n_steps == am.FULL_N_STEPS["DSF"] == 2_000
+    assert am.AmortizationConfig(recognition="DSNF").n_steps == am.FULL_N_STEPS["DSNF"] == 400
+    assert am.AmortizationConfig(recognition="DSNF", n_steps=9).per_cell_training.n_steps == 9
+    with pytest.raises(ValueError, match="n_steps"):
+        am.AmortizationConfig(n_steps=0)
+
+
 class _Oracle(RecognitionModel):
     """Marginals equal to given spike trains: a known correlation of 1."""
 
