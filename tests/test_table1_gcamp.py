@@ -182,3 +182,31 @@ def test_timing_curves_at_lag_zero_are_the_table_scores(data_root):
     for key, r in at_zero.items():
         assert r == pytest.approx(cached[key], abs=1e-6)
     assert len(plot_lag_scores({"GCaMP6s": curves}).axes) == 1
+
+
+def test_other_seeds_train_into_their_own_files_and_average_as_an_ensemble(data_root, tmp_path, monkeypatch):
+    from spikebook.experiments import table1_gcamp as tg
+
+    monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path)
+    assert tg.fold_checkpoint("GCaMP6s", "DS-F", 2, seed=3).name == "dsf-gcamp6s-fold2-seed3.pt"
+    assert tg.fold_checkpoint("GCaMP6s", "DS-F", 2, quick=True).name == "dsf-gcamp6s-fold2-quick.pt"
+    result = tg.run(("GCaMP6s",), ("DS-F",), quick=True, root=data_root, progress=False, seeds=(0, 1))
+    # seed 1 never overwrites seed 0's (the shipped) checkpoints
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"dsf-gcamp6s-fold{k}{s}-quick.pt" for k in range(tg.N_FOLDS) for s in ("", "-seed1"))
+    assert set(result.cells.method) == {"DS-F, 2-seed ensemble", "DS-F, 2-seed ensemble, VIMCO only", "CDEC"}
+
+    neurons = load_neurons("GCaMP6s", data_root)[: tg.QUICK["neurons"]]
+    each = [tg.network_predictions(neurons, "DS-F", quick=True, seeds=(s,)) for s in (0, 1)]
+    both = tg.network_predictions(neurons, "DS-F", quick=True, seeds=(0, 1))
+    assert not np.allclose(each[0][0][0], each[1][0][0])  # two different networks
+    for zero, one, mean in zip(*each, both, strict=True):
+        for x, y, m in zip(zero, one, mean, strict=True):
+            np.testing.assert_allclose(m, (x + y) / 2, rtol=1e-6, atol=1e-7)
+    ensemble = result.cells[result.cells.method == "DS-F, 2-seed ensemble"].correlation
+    np.testing.assert_allclose(ensemble, [tg.score_neuron(p, n) for p, n in zip(both, neurons, strict=True)])
+
+    assert tg.method_name("DS-F") == "DS-F" and tg.method_name("DS-NF", (4,)) == "DS-NF, seed 4"
+    for bad in ((), (0, 0), (-1,), (True,), (1.0,)):
+        with pytest.raises(ValueError, match="seeds"):
+            tg.method_name("DS-F", bad)

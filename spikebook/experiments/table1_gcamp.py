@@ -26,6 +26,11 @@ Protocol (the paper's, with the choices it leaves open made explicit):
   are re-binned by exact fractional overlap (:func:`spikebook.metrics.rebin_to_rate`, counts conserved).
   Mean ± s.e.m. over neurons. CDEC (OASIS, AR(1), parameters estimated per recording) is computed on the
   same traces; MCMC and MLspike are quoted from the paper.
+* **Seeds.** The shipped networks are seed 0. Other seeds train into their own checkpoint files, for the
+  seed spread and for an ensemble (the mean of several seeds' marginals, not the paper's method)::
+
+      python -m spikebook.experiments.table1_gcamp --networks DS-F --seeds 3         # one more draw
+      python -m spikebook.experiments.table1_gcamp --networks DS-F --seeds 0 1 2 3 4 5  # their ensemble
 
 Taught in: book chapter "Real GCaMP6 recordings".
 """
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -78,6 +84,7 @@ __all__ = [
     "load_cached",
     "load_fold",
     "load_neurons",
+    "method_name",
     "network_predictions",
     "neuron_folds",
     "plot_fig3",
@@ -284,9 +291,13 @@ def _new_network(network: Network) -> RecognitionModel:
     return DSF() if network == "DS-F" else DSNF()
 
 
-def fold_checkpoint(indicator: Indicator, network: Network, fold: int, quick: bool = False) -> Path:
-    """Where the recognition network of one fold is saved (small: weights and history only)."""
-    stem = f"{network.lower().replace('-', '')}-{indicator.lower()}-fold{fold}"
+def fold_checkpoint(indicator: Indicator, network: Network, fold: int, quick: bool = False, seed: int = 0) -> Path:
+    """Where the recognition network of one fold is saved (small: weights and history only).
+
+    Seed 0 is the shipped run (``dsf-gcamp6s-fold0.pt``); other seeds get their own files
+    (``dsf-gcamp6s-fold0-seed1.pt``), so training another seed never overwrites it.
+    """
+    stem = f"{network.lower().replace('-', '')}-{indicator.lower()}-fold{fold}{f'-seed{seed}' if seed else ''}"
     return CHECKPOINT_DIR / f"{stem}{'-quick' if quick else ''}.pt"
 
 
@@ -325,7 +336,7 @@ def train_fold(
     )
     save_atomic({"recognition": result.recognition.state_dict(), "generative": result.generative.state_dict(),
                  "history": tuple(result.history), "best_step": result.best_step, "fold": fold,
-                 "train_neurons": [n.name for n in train]}, fold_checkpoint(train[0].indicator, network, fold, quick))
+                 "train_neurons": [n.name for n in train]}, fold_checkpoint(train[0].indicator, network, fold, quick, seed))
     return result.recognition.eval()
 
 
@@ -346,7 +357,7 @@ def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[
     Returns:
         The network after the sleep phase, in eval mode.
     """
-    path = fold_checkpoint(indicator, network, fold, quick)
+    path = fold_checkpoint(indicator, network, fold, quick, seed)
     state = torch.load(path, map_location="cpu", weights_only=False)
     train = training_neurons(neurons, neuron_folds(len(neurons)), fold)
     generative, segments = learned_mlphys(train, state, quick)
@@ -363,17 +374,18 @@ def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[
 
 
 def load_fold(indicator: Indicator, network: Network, fold: int, quick: bool = False,
-              stage: Stage = "sleep") -> tuple[RecognitionModel, dict]:
+              stage: Stage = "sleep", seed: int = 0) -> tuple[RecognitionModel, dict]:
     """A saved fold network (eval mode) and its checkpoint dictionary.
 
     Args:
         stage: ``"sleep"``: the final network (after :func:`sleep_fold`); ``"vimco"``: the network as
             VIMCO left it.
+        seed: The training seed of the run (:func:`fold_checkpoint`).
 
     Raises:
         ValueError: if ``stage="sleep"`` and the fold has had no sleep phase yet.
     """
-    state = torch.load(fold_checkpoint(indicator, network, fold, quick), map_location="cpu", weights_only=False)
+    state = torch.load(fold_checkpoint(indicator, network, fold, quick, seed), map_location="cpu", weights_only=False)
     if stage == "sleep" and "sleep_steps" not in state:
         raise ValueError(f"fold {fold} of {network} on {indicator} has no sleep phase yet: run sleep_fold")
     model = _new_network(network)
@@ -393,8 +405,26 @@ def score_neuron(predictions: list[np.ndarray], neuron: GcampNeuron) -> float:
     return float(np.corrcoef(pred, true)[0, 1])
 
 
+def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
+    seeds = tuple(seeds)
+    if not seeds or len(set(seeds)) != len(seeds) or any(
+            isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in seeds):
+        raise ValueError(f"seeds must be distinct non-negative ints, at least one, got {seeds!r}")
+    return seeds
+
+
+def method_name(network: Network, seeds: Sequence[int] = (0,)) -> str:
+    """The name of a network's rows in the results: ``"DS-F"`` for the shipped seed 0, ``"DS-F, seed 3"``
+    for another seed, ``"DS-F, 6-seed ensemble"`` for the mean of several seeds' marginals."""
+    seeds = _check_seeds(seeds)
+    if seeds == (0,):
+        return network
+    return f"{network}, seed {seeds[0]}" if len(seeds) == 1 else f"{network}, {len(seeds)}-seed ensemble"
+
+
 def network_predictions(
-    neurons: list[GcampNeuron], network: Network = "DS-F", stage: Stage = "sleep", quick: bool = False
+    neurons: list[GcampNeuron], network: Network = "DS-F", stage: Stage = "sleep", quick: bool = False,
+    seeds: Sequence[int] = (0,),
 ) -> list[list[np.ndarray]]:
     """Cross-validated marginals: every neuron's recordings inferred by the fold network that never saw it.
 
@@ -403,17 +433,21 @@ def network_predictions(
         network: ``"DS-F"`` or ``"DS-NF"``.
         stage: As in :func:`load_fold`.
         quick: Use the quick-mode checkpoints.
+        seeds: Training seeds of the fold networks; with several, the prediction is the mean of their
+            marginals (an ensemble of independently trained networks, not the paper's method).
 
     Returns:
         Per neuron, one marginal spike probability per recording, each ``(T_i,)``.
     """
+    seeds = _check_seeds(seeds)
     folds = neuron_folds(len(neurons))
     out: list[list[np.ndarray]] = [[] for _ in neurons]
     for fold in range(N_FOLDS):
-        model, _ = load_fold(neurons[0].indicator, network, fold, quick, stage)
+        models = [load_fold(neurons[0].indicator, network, fold, quick, stage, seed)[0] for seed in seeds]
         for i, (neuron, k) in enumerate(zip(neurons, folds, strict=True)):
             if k == fold:
-                out[i] = [infer(t, neuron.fs, model, model_fs=neuron.fs) for t in neuron.traces]
+                out[i] = [np.mean([infer(t, neuron.fs, m, model_fs=neuron.fs) for m in models], axis=0)
+                          for t in neuron.traces]
     return out
 
 
@@ -501,6 +535,7 @@ def run(
     retrain: bool = False,
     root: str | Path | None = None,
     progress: bool = True,
+    seeds: Sequence[int] = (0,),
 ) -> GcampResult:
     """Cross-validated scores of the networks (trained or loaded per fold) and of CDEC, per neuron.
 
@@ -511,7 +546,10 @@ def run(
         retrain: Train even when a fold checkpoint exists.
         root: Data folder (``None``: ``SPIKEBOOK_DATA``).
         progress: Progress bars.
+        seeds: Training seeds (:func:`fold_checkpoint`); several are scored as one ensemble
+            (:func:`network_predictions`), named by :func:`method_name`.
     """
+    seeds = _check_seeds(seeds)
     rows = []
     for indicator in indicators:
         neurons = load_neurons(indicator, root)
@@ -520,13 +558,15 @@ def run(
         folds = neuron_folds(len(neurons))
         for network in networks:
             for fold in range(N_FOLDS):
-                path = fold_checkpoint(indicator, network, fold, quick)
-                if retrain or not path.exists():
-                    train_fold(neurons, folds, fold, network, quick, progress)
-                if "sleep_steps" not in torch.load(path, map_location="cpu", weights_only=False):
-                    sleep_fold(indicator, network, fold, neurons, quick)
-            for stage, method in (("sleep", network), ("vimco", network + VIMCO_ONLY)):
-                predictions = network_predictions(neurons, network, stage, quick)
+                for seed in seeds:
+                    path = fold_checkpoint(indicator, network, fold, quick, seed)
+                    if retrain or not path.exists():
+                        train_fold(neurons, folds, fold, network, quick, progress, seed)
+                    if "sleep_steps" not in torch.load(path, map_location="cpu", weights_only=False):
+                        sleep_fold(indicator, network, fold, neurons, quick, seed)
+            name = method_name(network, seeds)
+            for stage, method in (("sleep", name), ("vimco", name + VIMCO_ONLY)):
+                predictions = network_predictions(neurons, network, stage, quick, seeds)
                 for neuron, k, pred in zip(neurons, folds, predictions, strict=True):
                     rows.append((indicator, neuron.name, method, int(k), score_neuron(pred, neuron),
                                  float(sum(s.sum() for s in neuron.spikes)), float(sum(p.sum() for p in pred))))
@@ -659,10 +699,14 @@ def _main() -> None:
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--networks", nargs="+", default=["DS-F", "DS-NF"])
     parser.add_argument("--indicators", nargs="+", default=["GCaMP6s", "GCaMP6f"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0],
+                        help="training seeds; several are scored as one ensemble (default: 0, the shipped run); "
+                             "only seed 0 updates the cached table")
     args = parser.parse_args()
-    result = run(tuple(args.indicators), tuple(args.networks), quick=args.quick, retrain=args.retrain)
+    result = run(tuple(args.indicators), tuple(args.networks), quick=args.quick, retrain=args.retrain,
+                 seeds=tuple(args.seeds))
     print(result.summary.to_string())
-    if not args.quick:
+    if not args.quick and args.seeds == [0]:
         old = load_cached()
         cells = result.cells
         if old is not None:  # keep the rows of methods/indicators not re-run
