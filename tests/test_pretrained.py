@@ -36,6 +36,26 @@ def test_quick_training_round_trip(checkpoint_dir):
         assert torch.equal(a, b)
 
 
+def test_other_seeds_are_saved_beside_the_entry(checkpoint_dir):
+    torch.set_num_threads(1)
+    zero = pretrained.train("dsf-scdf-60hz", quick=True, progress=False)
+    one = pretrained.train("dsf-scdf-60hz", quick=True, progress=False, seed=1)
+    assert sorted(p.name for p in checkpoint_dir.iterdir()) == ["dsf-scdf-60hz-quick.pt", "dsf-scdf-60hz-seed1-quick.pt"]
+    f = torch.randn(2, 500)
+    torch.testing.assert_close(pretrained.load("dsf-scdf-60hz", quick=True).recognition.marginals(f),
+                               zero.recognition.eval().marginals(f))  # seed 1 did not overwrite seed 0
+    torch.testing.assert_close(pretrained.load("dsf-scdf-60hz", quick=True, seed=1).recognition.marginals(f),
+                               one.recognition.eval().marginals(f))
+    assert not torch.allclose(zero.recognition.marginals(f), one.recognition.marginals(f))
+    with pytest.raises(FileNotFoundError, match="--quick --seed 2"):
+        pretrained.load("dsf-scdf-60hz", quick=True, seed=2)
+    for bad in (-1, 1.0, True):
+        with pytest.raises(ValueError, match="seed"):
+            pretrained.checkpoint_path("dsf-scdf-60hz", seed=bad)
+    with pytest.raises(ValueError, match="no seed runs"):
+        pretrained.load("attended-inception-spikefinder", seed=1)
+
+
 def test_networks_follow_the_recipe():
     recognition, generative = pretrained.fresh_networks(pretrained.RECIPES["dsnf-scf-60hz"], n_cells=4)
     assert isinstance(recognition, DSNF)
