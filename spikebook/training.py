@@ -529,7 +529,7 @@ def fit_vimco(
             bound).
         checkpoint_path: Where to save a resumable checkpoint at each evaluation; if the file exists,
             training resumes from it (its config must equal ``config`` except for ``n_steps``,
-            ``patience`` and ``min_steps``).
+            ``patience`` and ``min_steps``, and its seed must be ``seed``).
         progress: Show a tqdm progress bar.
 
     Returns:
@@ -592,6 +592,8 @@ def fit_vimco(
         saved["buffers"] = tuple(saved["buffers"])
         if saved != mine:
             raise ValueError(f"checkpoint {path} was made with config {ckpt['config']}, not {config_dict}")
+        if ckpt.get("seed", seed) != seed:  # older checkpoints did not record it
+            raise ValueError(f"checkpoint {path} was made with seed {ckpt['seed']}, not {seed}")
         recognition.load_state_dict(ckpt["recognition"])
         generative.load_state_dict(ckpt["generative"])
         rec_opt.load_state_dict(ckpt["rec_optimizer"])
@@ -673,6 +675,7 @@ def fit_vimco(
                         "best_state": best_state,
                         "history": tuple(history),
                         "config": config_dict,
+                        "seed": seed,
                     },
                     path,
                 )

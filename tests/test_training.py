@@ -237,6 +237,9 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small_data: torch.Tensor) ->
         for k, v in straight[part].items():
             torch.testing.assert_close(resumed[part][k], v)
 
+    assert resumed["seed"] == 5
+    with pytest.raises(ValueError, match="seed 5, not 6"):  # another seed's run is never continued
+        fit_vimco(DSF(TINY_CNN), _scf(2), small_data, longer, seed=6, checkpoint_path=path, progress=False)
     with pytest.raises(ValueError, match="config"):
         fit_vimco(
             DSF(TINY_CNN),
