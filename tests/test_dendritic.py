@@ -271,3 +271,21 @@ def test_experiment_quick_run_and_summary():
     assert len(result.spines) == 4
     table = dendrites.format_summary(result.summary)
     assert list(table["method"]) == list(dendrites.METHODS)
+
+
+def test_fit_cell_depends_on_its_seed_alone_and_keeps_the_callers_stream():
+    config = dataclasses.replace(
+        dendrites.QUICK, data=DendriticConfig(n_cells=1, n_spines=2, n_steps=400),
+        training=dataclasses.replace(dendrites.QUICK.training, n_steps=2, eval_every=1, k_samples=4, batch_size=2),
+        sleep_steps=2, final_sleep_steps=1, sleep_batch=2, sleep_len=100, network=SMALL_CNN,
+    )
+    f = simulate_dendritic(config.data, seed=0).fluorescence[0]
+    torch.manual_seed(1)
+    first = dendrites.fit_cell(f, config, seed=3)[0]
+    after_fit = torch.rand(3)
+    torch.manual_seed(1)
+    torch.testing.assert_close(after_fit, torch.rand(3), rtol=0, atol=0)  # the caller's stream moved on untouched
+    torch.rand(7)  # another global state: the fit must not care
+    second = dendrites.fit_cell(f, config, seed=3)[0]
+    for a, b in zip(first.parameters(), second.parameters(), strict=True):
+        assert torch.equal(a, b)

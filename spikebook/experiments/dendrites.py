@@ -62,7 +62,7 @@ from spikebook.experiments.parallel import map_unordered
 from spikebook.generative import BernoulliPrior, Dendritic
 from spikebook.metrics import binned_correlation
 from spikebook.recognition import DSFDEN, CNNConfig
-from spikebook.training import FitResult, VimcoConfig, fit_sleep, fit_vimco
+from spikebook.training import FitResult, VimcoConfig, fit_sleep, fit_vimco, seeded
 
 __all__ = [
     "CELLS_PATH",
@@ -240,9 +240,9 @@ def fit_cell(f: torch.Tensor, config: DendritesConfig, seed: int) -> tuple[DSFDE
     Returns:
         The trained network, the fitted generative model and the wake phase's :func:`fit_vimco` result.
     """
-    torch.manual_seed(seed)
     n_comp = f.shape[0]
-    recognition = DSFDEN(n_comp, config.network)
+    with seeded(seed):  # the initial weights depend on the seed alone; the caller's random stream is kept
+        recognition = DSFDEN(n_comp, config.network)
     generative = initial_model(f)
     rates = torch.tensor([[config.prior_soma_hz] + [config.prior_spine_hz] * (n_comp - 1)])  # (1, 1+S)
     prior = BernoulliPrior(rates, config.data.fs)
