@@ -31,7 +31,7 @@ import torch
 from spikebook.data.simulate import SimulationConfig, paper_datasets, simulate
 from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel
 from spikebook.recognition import DSF, DSNF, RecognitionModel
-from spikebook.saving import save_atomic
+from spikebook.saving import checkpoint_name, save_atomic
 from spikebook.training import FitResult, History, VimcoConfig, fit_vimco, seeded
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -157,9 +157,7 @@ def checkpoint_path(name: str, quick: bool = False, seed: int = 0) -> Path:
     """
     if name not in SUPERVISED:
         _recipe(name)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return CHECKPOINT_DIR / f"{name}{f'-seed{seed}' if seed else ''}{'-quick' if quick else ''}.pt"
+    return CHECKPOINT_DIR / checkpoint_name(name, quick, seed)
 
 
 def available() -> list[str]:

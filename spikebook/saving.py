@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["save_atomic"]
+__all__ = ["check_seed", "checkpoint_name", "save_atomic"]
 
 
 def save_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
@@ -30,3 +30,20 @@ def save_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
     torch.save(obj, partial)
     os.replace(partial, path)
     return path
+
+
+def check_seed(seed: int, name: str = "seed") -> int:
+    """``seed`` if it is a non-negative int (not a bool), else ``ValueError`` naming it ``name``."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {seed!r}")
+    return seed
+
+
+def checkpoint_name(stem: str, quick: bool = False, seed: int = 0) -> str:
+    """The file name of a trained run: ``stem.pt`` for the shipped run (seed 0, full mode).
+
+    Other training seeds and quick (toy) runs get their own names, ``stem-seed3.pt``, ``stem-quick.pt``,
+    ``stem-seed3-quick.pt``, so that training them never overwrites the shipped checkpoint.
+    """
+    seed = check_seed(seed)
+    return f"{stem}{f'-seed{seed}' if seed else ''}{'-quick' if quick else ''}.pt"

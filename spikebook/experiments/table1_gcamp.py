@@ -58,7 +58,7 @@ from spikebook.inference import infer
 from spikebook.metrics import rebin_to_rate
 from spikebook.pretrained import DSNF_TRAINING
 from spikebook.recognition import DSF, DSNF, RecognitionModel
-from spikebook.saving import save_atomic
+from spikebook.saving import check_seed, checkpoint_name, save_atomic
 from spikebook.training import VimcoConfig, fit_sleep, fit_vimco, seeded
 
 __all__ = [
@@ -297,8 +297,8 @@ def fold_checkpoint(indicator: Indicator, network: Network, fold: int, quick: bo
     Seed 0 is the shipped run (``dsf-gcamp6s-fold0.pt``); other seeds get their own files
     (``dsf-gcamp6s-fold0-seed1.pt``), so training another seed never overwrites it.
     """
-    stem = f"{network.lower().replace('-', '')}-{indicator.lower()}-fold{fold}{f'-seed{seed}' if seed else ''}"
-    return CHECKPOINT_DIR / f"{stem}{'-quick' if quick else ''}.pt"
+    return CHECKPOINT_DIR / checkpoint_name(f"{network.lower().replace('-', '')}-{indicator.lower()}-fold{fold}",
+                                            quick, seed)
 
 
 def train_fold(
@@ -406,10 +406,9 @@ def score_neuron(predictions: list[np.ndarray], neuron: GcampNeuron) -> float:
 
 
 def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
-    seeds = tuple(seeds)
-    if not seeds or len(set(seeds)) != len(seeds) or any(
-            isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in seeds):
-        raise ValueError(f"seeds must be distinct non-negative ints, at least one, got {seeds!r}")
+    seeds = tuple(check_seed(x, f"seeds[{i}]") for i, x in enumerate(seeds))
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, at least one, got {seeds!r}")
     return seeds
 
 
