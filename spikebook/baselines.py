@@ -46,6 +46,7 @@ from sklearn.linear_model import HuberRegressor
 from torch import Tensor
 
 from spikebook.generative import SCF
+from spikebook.traces import as_traces, check_rate
 
 __all__ = [
     "KERNEL_TOL",
@@ -112,28 +113,6 @@ def _numpy_seed(seed: int | None) -> Iterator[None]:
         np.random.set_state(state)
 
 
-def _as_traces(f: Any) -> np.ndarray:
-    """``(T,)`` or ``(N, T)`` array-like or tensor → float64 ``(N, T)`` numpy array, validated."""
-    if isinstance(f, Tensor):
-        f = f.detach().cpu().numpy()
-    f = np.asarray(f, dtype=np.float64)
-    if f.ndim == 1:
-        f = f[None]
-    if f.ndim != 2:
-        raise ValueError(f"f must be one trace (T,) or a batch (N, T), got shape {f.shape}")
-    if f.shape[0] == 0 or f.shape[1] == 0:
-        raise ValueError(f"f is empty (shape {f.shape}); OASIS would fail with 'all frames are NaN'")
-    if np.isnan(f).any():
-        rows = np.flatnonzero(np.isnan(f).any(axis=1)).tolist()
-        raise ValueError(
-            f"f contains NaN (traces {rows[:10]}): remove NaN padding first; OASIS would silently "
-            "propagate it (AR(1): NaN spikes, AR(2): NaN baseline and all-zero spikes)"
-        )
-    if not np.isfinite(f).all():
-        raise ValueError("f contains infinite values")
-    return f
-
-
 def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, **kwargs: Any) -> CdecResult:
     r"""Constrained deconvolution (CDEC) of each trace with OASIS: the first baseline of Table 1.
 
@@ -192,6 +171,7 @@ def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, 
         left as they are; count events with a small threshold, not ``> 0``.
 
     Raises:
+        TypeError: If ``f`` is not floating point or ``fs`` not a number.
         ValueError: If ``f`` is not 1-D or 2-D, is empty, holds NaN or infinite values, a
             trace is constant (OASIS would return NaN spikes for AR(1) and fail with "math
             domain error" for AR(2): the noise and autocovariance estimates are 0), a trace is
@@ -209,8 +189,7 @@ def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, 
         raise ValueError(f"p (AR order) must be 1 or 2, got {p!r}")
     if penalty not in (0, 1) or isinstance(penalty, bool):
         raise ValueError(f"penalty must be 0 (L0) or 1 (L1), got {penalty!r}")
-    if not (isinstance(fs, (int, float)) and math.isfinite(fs) and fs > 0):
-        raise ValueError(f"fs must be a positive number of Hz, got {fs!r}")
+    fs = check_rate("fs", fs)
     if "g" in kwargs or "framerate" in kwargs:
         raise ValueError("pass time constants as tau_d / tau_r (seconds), not g or framerate")
     tau_d, tau_r = kwargs.pop("tau_d", None), kwargs.pop("tau_r", None)
@@ -224,7 +203,9 @@ def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, 
     tau_r = (tau_r if tau_d is not None else None) if p == 2 else 0
     kwargs.setdefault("b_nonneg", False)
 
-    traces = _as_traces(f)
+    # NaN is refused: OASIS would silently propagate it (AR(1): NaN spikes, AR(2): NaN baseline and
+    # all-zero spikes). Remove padding first (spikebook.infer handles it by runs of finite samples).
+    traces = as_traces(f, "f", allow_nan=False)[0].astype(np.float64)
     n_traces, n_steps = traces.shape
     if tau_d is None and n_steps < MIN_STEPS:
         raise ValueError(f"traces need at least {MIN_STEPS} samples to estimate parameters, got T={n_steps}")
@@ -596,8 +577,7 @@ def gibbs_scf(
         raise ValueError(f"f must be traces (..., T) with T >= 1, got shape {tuple(f.shape)}")
     if not torch.isfinite(f).all():
         raise ValueError("f contains NaN or infinite values: remove NaN padding first")
-    if not (isinstance(fs, (int, float)) and math.isfinite(fs) and fs > 0):
-        raise ValueError(f"fs must be a positive number of Hz, got {fs!r}")
+    fs = check_rate("fs", fs)
     rate = torch.as_tensor(prior_rate_hz, dtype=torch.float64)
     if not ((rate > 0) & (rate < fs)).all():
         raise ValueError(f"prior_rate_hz must lie in (0, fs={fs}) Hz, got {prior_rate_hz}")

@@ -7,8 +7,9 @@ of Speiser et al. (2017), §3.2: once the network is trained, inference on new d
 
 What happens, in order:
 
-1. **Validation.** ``(n, T)`` or ``(T,)`` floating-point traces; NaN allowed (padding, dropped frames),
-   ±inf not; a trace may not be all NaN.
+1. **Validation** (:mod:`spikebook.traces`, shared by every entry that takes traces). ``(n, T)`` or
+   ``(T,)`` floating-point traces; NaN allowed (padding, dropped frames), ±inf not; a trace may not be
+   all NaN.
 2. **Segments.** Each trace is split into its maximal runs of finite samples; each run is inferred on its
    own, as if it were a separate trace (the network sees zeros beyond its ends, like at a trace's ends).
    NaN positions stay NaN in the output. NaN padding at the end of shorter traces is the common case.
@@ -40,12 +41,13 @@ import copy
 import math
 from collections.abc import Iterator
 from fractions import Fraction
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
 
 from spikebook.recognition import DSF, RecognitionModel
+from spikebook.traces import as_traces, check_rate, finite_runs
 
 __all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "PRECISIONS", "infer", "to_model_rate", "to_user_rate"]
 
@@ -77,41 +79,9 @@ _DSNF_ROWS_PER_CALL = {"cpu": 2_048, "cuda": 65_536}
 # ---------------------------------------------------------------------------------------- validation
 
 
-def _as_traces(traces: Any) -> tuple[np.ndarray, bool]:
-    """Validate ``traces`` and return them as a 2-D array, with whether the input was 1-D."""
-    if isinstance(traces, torch.Tensor):
-        traces = traces.detach().cpu().numpy()
-    array = np.asarray(traces)
-    if not np.issubdtype(array.dtype, np.floating):
-        raise TypeError(
-            f"traces must be a floating-point array (NaN marks missing samples), got dtype {array.dtype}; "
-            "cast with traces.astype(np.float32)"
-        )
-    if array.ndim not in (1, 2):
-        raise ValueError(f"traces must have shape (n, T) or (T,), got {array.ndim}-D shape {array.shape}")
-    squeeze = array.ndim == 1
-    array = array[None] if squeeze else array
-    if array.size == 0:
-        raise ValueError(f"traces are empty (shape {array.shape if not squeeze else array.shape[1:]})")
-    if np.isinf(array).any():
-        raise ValueError("traces contain ±inf; only NaN is allowed (it marks missing samples)")
-    all_nan = np.flatnonzero(np.isnan(array).all(axis=1))
-    if all_nan.size:
-        raise ValueError(f"traces {all_nan[:10].tolist()} are all NaN; drop them before inference")
-    return array, squeeze
-
-
 def _check_positive_int(name: str, value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"{name} must be a positive int or None, got {value!r}")
-
-
-def _check_rate(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number of Hz, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive, finite number of Hz, got {value!r}")
-    return float(value)
 
 
 def _resolve_model(model: str | RecognitionModel, model_fs: float | None) -> tuple[RecognitionModel, float]:
@@ -126,14 +96,14 @@ def _resolve_model(model: str | RecognitionModel, model_fs: float | None) -> tup
             )
         network = _load_pretrained(model)
         fs_model = pretrained.RECIPES[model].fs
-        if model_fs is not None and _check_rate("model_fs", model_fs) != fs_model:
+        if model_fs is not None and check_rate("model_fs", model_fs) != fs_model:
             raise ValueError(f"{model!r} was trained at {fs_model} Hz; model_fs={model_fs} contradicts it")
         return network, fs_model
     if not isinstance(model, RecognitionModel):
         raise TypeError(
             f"model must be a pretrained name (str) or a spikebook RecognitionModel, got {type(model).__name__}"
         )
-    return model, MODEL_FS_HZ if model_fs is None else _check_rate("model_fs", model_fs)
+    return model, MODEL_FS_HZ if model_fs is None else check_rate("model_fs", model_fs)
 
 
 #: Networks loaded by name, keyed by (name, checkpoint modification time): repeated calls (one trace
@@ -373,6 +343,8 @@ def infer(
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    x, squeeze = as_traces(traces)
+    fs = check_rate("fs", fs)
     if isinstance(model, str):
         from spikebook import pretrained
 
@@ -383,11 +355,10 @@ def infer(
                 raise ValueError("precision= is only for the DeepSpike networks; the supervised ones run in float32")
 
             entry = pretrained.load(model)
-            return infer_traces(traces, fs, entry.attended, entry.agnostic, dataset)
+            out = infer_traces(x, fs, entry.attended, entry.agnostic, dataset)
+            return out[0] if squeeze else out
     if dataset is not None:
         raise ValueError("dataset= is only for the supervised entries of spikebook.pretrained.SUPERVISED")
-    x, squeeze = _as_traces(traces)
-    fs = _check_rate("fs", fs)
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
     _check_positive_int("batch_size", batch_size)
@@ -407,10 +378,8 @@ def infer(
     targets: list[np.ndarray] = []  # per segment: probabilities at the model's rate (a view of out if no resampling)
     places: list[tuple[int, int, int]] = []  # per segment: (row, start, end) in the input
     for row, trace in enumerate(x):
-        finite = np.isfinite(trace)
-        change = np.flatnonzero(np.diff(np.concatenate([[False], finite, [False]]).astype(np.int8)))
-        for start, end in zip(change[::2], change[1::2]):
-            places.append((row, int(start), int(end)))
+        for start, end in finite_runs(trace):
+            places.append((row, start, end))
             if resample:
                 sources.append(to_model_rate(trace[start:end], fs, fs_model))
                 targets.append(np.empty(sources[-1].shape[0], dtype=out.dtype))

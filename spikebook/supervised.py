@@ -41,10 +41,12 @@ __all__ = [
     "ConvPReLUBN",
     "Ensemble",
     "InceptionCell",
+    "SameConv1d",
     "SimplifiedBolteNet",
     "SimplifiedConfig",
     "backward_difference",
     "bce_clipped",
+    "conv1d_same",
     "embedding_similarity",
     "input_features",
     "linear_filter_responses",
@@ -121,6 +123,32 @@ def _n_features(pooled: bool) -> int:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def conv1d_same(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``F.conv1d`` with 'same' output length (Keras' ``padding="same"``, which the submitted model used).
+
+    An even kernel of width ``k`` pads ``(k − 1) // 2`` zeros on the left and ``k // 2`` on the right, as
+    PyTorch's ``padding="same"`` does; the padding is written out here because PyTorch's own emits a
+    warning for even kernels (it makes the same padded copy).
+
+    Args: ``x`` ``(B, C, T)``; ``weight`` ``(F, C, k)``; ``bias`` ``(F,)`` or None. Returns ``(B, F, T)``.
+    """
+    k = weight.shape[-1]
+    if k % 2:
+        return F.conv1d(x, weight, bias, padding=k // 2)
+    return F.conv1d(F.pad(x, ((k - 1) // 2, k // 2)), weight, bias)
+
+
+class SameConv1d(nn.Conv1d):
+    """An ``nn.Conv1d`` with 'same' output length for odd and even kernels alike (:func:`conv1d_same`)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, C, T)`` → ``(B, F, T)``."""
+        return conv1d_same(x, self.weight, self.bias)
+
+
 class AttendedConv1d(nn.Module):
     r"""Convolution whose filter activations are scaled by a learned per-dataset gain.
 
@@ -151,7 +179,7 @@ class AttendedConv1d(nn.Module):
         activation: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding="same")
+        self.conv = SameConv1d(in_channels, out_channels, kernel_size)
         self.embedding = nn.Embedding(n_datasets, out_channels)
         self.activation = activation if activation is not None else nn.Identity()
 
@@ -176,7 +204,7 @@ class ConvPReLUBN(nn.Sequential):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
         super().__init__(
-            nn.Conv1d(in_channels, out_channels, kernel_size, padding="same"),
+            SameConv1d(in_channels, out_channels, kernel_size),
             nn.PReLU(out_channels),
             nn.BatchNorm1d(out_channels),
         )
@@ -294,7 +322,7 @@ class BolteNet(nn.Module):
         self.cells = nn.Sequential(*cells)
         h1, h2 = max(1, round(64 * config.width)), max(1, round(128 * config.width))
         self.head = nn.Sequential(
-            nn.Conv1d(channels, h1, 5, padding="same"),
+            SameConv1d(channels, h1, 5),
             nn.Tanh(),
             nn.Conv1d(h1, h2, 1),
             nn.Tanh(),
@@ -358,7 +386,7 @@ class SimplifiedBolteNet(nn.Module):
         self.attend = AttendedConv1d(_n_features(False), c.channels, c.kernel, c.n_datasets, nn.Tanh())
         self.body = nn.Sequential(
             nn.Dropout(c.dropout),
-            nn.Conv1d(c.channels, c.channels, c.kernel, padding="same"),
+            SameConv1d(c.channels, c.channels, c.kernel),
             nn.Tanh(),
             nn.Dropout(c.dropout),
             nn.Conv1d(c.channels, c.channels, 1),
@@ -538,5 +566,5 @@ def linear_filter_responses(model: BolteNet, half_width: int = 8) -> Tensor:
     feats = input_features(x, as_submitted=model.config.as_submitted_features, pooled=True)
     feats[:, [3, 4, 5, 9, 10, 11]] = 0.0  # drop the squared channels (and their averages)
     with torch.no_grad():
-        out = F.conv1d(feats, conv.weight, None, padding="same")[0]  # (F, T), no bias
+        out = conv1d_same(feats, conv.weight)[0]  # (F, T), no bias
     return out[:, 2 * n - half_width : 2 * n + half_width + 1].flip(-1)

@@ -57,6 +57,7 @@ from spikebook.supervised import (
     pearson_loss,
     poisson_nll,
 )
+from spikebook.traces import as_traces, check_rate, finite_runs
 
 __all__ = [
     "SUPERVISED_FS_HZ",
@@ -266,25 +267,19 @@ def predict(
         Same shape as ``calcium``, float64, non-negative rates (NaN where the input is NaN).
 
     Raises:
-        ValueError: for a non-1-D/2-D input, ±inf, or bad sizes.
+        TypeError: for a non-floating-point input (:func:`spikebook.traces.as_traces`).
+        ValueError: for a non-1-D/2-D or empty input, ±inf, an all-NaN trace, or bad sizes.
     """
     _check_window(window, buffer)
-    x = np.asarray(calcium, dtype=np.float64)
-    squeeze = x.ndim == 1
-    x = x[None] if squeeze else x
-    if x.ndim != 2 or x.size == 0:
-        raise ValueError(f"calcium must be (T,) or (n, T) and non-empty, got shape {x.shape}")
-    if np.isinf(x).any():
-        raise ValueError("calcium contains infinite values")
+    x, squeeze = as_traces(calcium, "calcium")
+    x = x.astype(np.float64, copy=False)
     out = np.full(x.shape, np.nan)
     stride = window - 2 * buffer
     pieces: list[tuple[int, int, int, int, int]] = []  # (row, seg_start, seg_end, win_start, win_len)
     for row, trace in enumerate(x):
-        finite = np.isfinite(trace)
-        change = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
-        for a, b in zip(change[::2], change[1::2]):
+        for a, b in finite_runs(trace):
             for s in window_starts(b - a, window, stride):
-                pieces.append((row, int(a), int(b), int(s), int(min(window, b - a))))
+                pieces.append((row, a, b, int(s), min(window, b - a)))
     param = next(model.parameters())
     was_training = model.training
     model.eval()
@@ -610,18 +605,16 @@ def infer_traces(
 
     Returns:
         Array of the shape of ``traces``, NaN where the input is NaN.
+
+    Raises:
+        TypeError, ValueError: for traces or a rate that :func:`spikebook.infer` refuses too
+            (:mod:`spikebook.traces`); for ``dataset`` outside 1-10, or ``None`` without ``agnostic``.
     """
     from spikebook.inference import to_model_rate, to_user_rate  # inference imports this module lazily too
 
-    x = np.asarray(traces, dtype=np.float64)
-    squeeze = x.ndim == 1
-    x = x[None] if squeeze else x
-    if x.ndim != 2 or x.size == 0:
-        raise ValueError(f"traces must be (T,) or (n, T) and non-empty, got shape {x.shape}")
-    if np.isinf(x).any() or np.isnan(x).all(axis=1).any():
-        raise ValueError("traces contain ±inf or an all-NaN trace")
-    if not fs > 0:
-        raise ValueError(f"fs must be positive, got {fs}")
+    x, squeeze = as_traces(traces)
+    x = x.astype(np.float64, copy=False)
+    fs = check_rate("fs", fs)
     if dataset is None:
         if agnostic is None:
             raise ValueError("dataset=None needs the network trained without dataset knowledge")
@@ -641,9 +634,7 @@ def infer_traces(
         z = np.stack(rows)
     out = np.full(x.shape, np.nan)
     for r, trace in enumerate(z):
-        finite = np.isfinite(trace)
-        change = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
-        for a, b in zip(change[::2], change[1::2]):
+        for a, b in finite_runs(trace):
             seg = to_model_rate(trace[a:b], fs, SUPERVISED_FS_HZ)
             rate = predict(net, seg, ds)
             out[r, a:b] = rate if seg.size == b - a and fs == SUPERVISED_FS_HZ else to_user_rate(

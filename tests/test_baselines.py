@@ -117,7 +117,7 @@ def test_cdec_inputs_deterministic_and_leaves_numpy_rng_alone():
         (lambda f: f.clone().index_fill_(-1, torch.tensor([7]), float("nan")), {}, "NaN"),
         (lambda f: f[:, :0], {}, "empty"),
         (lambda f: torch.ones(2, 500), {}, "constant"),
-        (lambda f: f[None], {}, r"\(N, T\)"),
+        (lambda f: f[None], {}, r"\(n, T\)"),
         (lambda f: f[:, : MIN_STEPS - 1], {}, "at least"),
         (lambda f: f, {"p": 3}, "AR order"),
         (lambda f: f, {"penalty": 2}, "penalty"),

@@ -196,18 +196,23 @@ def test_model_fs_of_an_instance(dsf):
     np.testing.assert_allclose(infer(x, 30.0, dsf, model_fs=30.0), _marginals(dsf, x), atol=1e-12)
 
 
+#: Bad traces and rates: every entry of ``infer`` refuses them alike (``spikebook.traces``).
+BAD_TRACES = [
+    (np.zeros((2, 3, 4)), {}, ValueError, "shape"),
+    (np.arange(10), {}, TypeError, "floating-point"),
+    (np.zeros((2, 0)), {}, ValueError, "empty"),
+    (np.array([[0.1, 0.2], [np.nan, np.nan]]), {}, ValueError, "all NaN"),
+    (np.array([0.1, np.inf]), {}, ValueError, "inf"),
+    (np.zeros(10), {"fs": 0.0}, ValueError, "positive"),
+    (np.zeros(10), {"fs": -60.0}, ValueError, "positive"),
+    (np.zeros(10), {"fs": float("nan")}, ValueError, "positive"),
+    (np.zeros(10), {"fs": "60"}, TypeError, "number"),
+]
+
+
 @pytest.mark.parametrize(
     ("traces", "kwargs", "error", "match"),
-    [
-        (np.zeros((2, 3, 4)), {}, ValueError, "shape"),
-        (np.arange(10), {}, TypeError, "floating-point"),
-        (np.zeros((2, 0)), {}, ValueError, "empty"),
-        (np.array([[0.1, 0.2], [np.nan, np.nan]]), {}, ValueError, "all NaN"),
-        (np.array([0.1, np.inf]), {}, ValueError, "inf"),
-        (np.zeros(10), {"fs": 0.0}, ValueError, "positive"),
-        (np.zeros(10), {"fs": -60.0}, ValueError, "positive"),
-        (np.zeros(10), {"fs": float("nan")}, ValueError, "positive"),
-        (np.zeros(10), {"fs": "60"}, TypeError, "number"),
+    BAD_TRACES + [
         (np.zeros(10), {"n_samples": 0}, ValueError, "n_samples"),
         (np.zeros(10), {"chunk_len": 0}, ValueError, "chunk_len"),
         (np.zeros(10), {"precision": "float16"}, ValueError, "precision"),
@@ -217,6 +222,13 @@ def test_model_fs_of_an_instance(dsf):
 )
 def test_errors(traces, kwargs, error, match):
     kwargs = {"fs": 60.0, "model": DSF(), **kwargs}
+    with pytest.raises(error, match=match):
+        infer(traces, **kwargs)
+
+
+@pytest.mark.parametrize(("traces", "kwargs", "error", "match"), BAD_TRACES)
+def test_supervised_entries_refuse_the_same_input(traces, kwargs, error, match):
+    kwargs = {"fs": 100.0, "model": "attended-inception-spikefinder", "dataset": 4, **kwargs}
     with pytest.raises(error, match=match):
         infer(traces, **kwargs)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -13,16 +14,38 @@ from spikebook.supervised import (
     AttendedConv1d,
     BolteConfig,
     BolteNet,
+    SameConv1d,
     SimplifiedBolteNet,
     SimplifiedConfig,
     backward_difference,
     bce_clipped,
+    conv1d_same,
     input_features,
     pearson_loss,
     poisson_nll,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
+
+@pytest.mark.parametrize("k", [1, 5, 10, 20])
+def test_same_conv_is_torchs_same_padding_without_its_warning(k: int) -> None:
+    torch.manual_seed(k)
+    ours = SameConv1d(3, 4, k)
+    theirs = torch.nn.Conv1d(3, 4, k, padding="same")
+    theirs.load_state_dict(ours.state_dict())  # same parameters, same names: checkpoints load unchanged
+    x = torch.randn(2, 3, 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's own warns for even k
+        expected = theirs(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = ours(x)
+    assert got.shape == (2, 4, 50)
+    torch.testing.assert_close(got, expected)
+    # where an impulse at t = 25 lands: an even kernel reaches (k - 1) // 2 samples back, k // 2 ahead
+    impulse = torch.zeros(1, 1, 50)
+    impulse[0, 0, 25] = 1.0
+    reach = torch.nonzero(conv1d_same(impulse, torch.ones(1, 1, k))[0, 0]).squeeze(1)
+    assert reach.min() == 25 - k // 2 and reach.max() == 25 + (k - 1) // 2
 
 
 def test_differences_known_answer() -> None:
