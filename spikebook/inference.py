@@ -296,7 +296,8 @@ def infer(
             :func:`spikebook.pretrained.load`) or a :class:`~spikebook.recognition.RecognitionModel`
             instance (its weights are used as they are; it is copied, not moved, if it lives on another
             device).
-        n_samples: Sampled trains averaged for non-factorized models (DS-NF); ignored for DS-F.
+        n_samples: Sampled trains averaged for non-factorized models (DS-NF); ignored for DS-F and the
+            supervised entries.
         batch_size: Windows per network call. ``None``: ~40,000 bins per DS-F call on CPU (cache-sized
             activations), ~2,048 sampled rows (windows × ``n_samples``) per DS-NF call; more on CUDA.
         chunk_len: Core length of a window in model bins (the halo comes on top). ``None``: 2,500 for
@@ -329,7 +330,8 @@ def infer(
             ``fs`` not a number.
         ValueError: ``traces`` empty, not 1-D/2-D, holding ±inf or an all-NaN trace; ``fs ≤ 0``; unknown
             model name (the message lists the available ones); non-positive ``n_samples``,
-            ``batch_size`` or ``chunk_len``; an unknown ``precision``.
+            ``batch_size`` or ``chunk_len``; an unknown ``precision``; a setting of the DeepSpike networks
+            (``precision``, ``batch_size``, ``chunk_len``, ``device``, ``model_fs``) with a supervised entry.
         FileNotFoundError: A pretrained name whose checkpoint is not on disk (the message says how to
             make it).
 
@@ -351,8 +353,13 @@ def infer(
         if model in pretrained.SUPERVISED:  # supervised nets (Bolte & Wildani) have their own path
             from spikebook.supervised_training import infer_traces
 
-            if precision != "float32":
-                raise ValueError("precision= is only for the DeepSpike networks; the supervised ones run in float32")
+            # Settings of the DeepSpike path are refused, not ignored (n_samples is ignored, as for DS-F).
+            given = {"precision": precision != "float32", "batch_size": batch_size is not None,
+                     "chunk_len": chunk_len is not None, "device": device is not None, "model_fs": model_fs is not None}
+            if any(given.values()):
+                names = ", ".join(f"{k}=" for k, v in given.items() if v)
+                raise ValueError(f"{names} only for the DeepSpike networks; the supervised ones take traces, fs and "
+                                 "dataset (float32, 100 Hz)")
 
             entry = pretrained.load(model)
             out = infer_traces(x, fs, entry.attended, entry.agnostic, dataset)

@@ -233,9 +233,14 @@ def test_supervised_entries_refuse_the_same_input(traces, kwargs, error, match):
         infer(traces, **kwargs)
 
 
-def test_supervised_entries_refuse_another_precision():
-    with pytest.raises(ValueError, match="only for the DeepSpike"):
-        infer(np.zeros(100), 100.0, "attended-inception-spikefinder", precision="bfloat16")
+@pytest.mark.parametrize(
+    "setting",
+    [{"precision": "bfloat16"}, {"batch_size": 8}, {"chunk_len": 500}, {"device": "cpu"}, {"model_fs": 100.0}],
+)
+def test_supervised_entries_refuse_the_deepspike_settings(setting):
+    (name,) = setting
+    with pytest.raises(ValueError, match=f"{name}= only for the DeepSpike"):
+        infer(np.zeros(100), 100.0, "attended-inception-spikefinder", dataset=4, **setting)
 
 
 def test_missing_checkpoint_names_the_command(monkeypatch, tmp_path):
