@@ -40,14 +40,13 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterator
-from fractions import Fraction
 from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
 
 from spikebook.recognition import DSF, RecognitionModel
-from spikebook.traces import as_traces, check_rate, finite_runs
+from spikebook.traces import as_traces, check_rate, finite_runs, resample_ratio
 
 __all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "PRECISIONS", "infer", "to_model_rate", "to_user_rate"]
 
@@ -134,20 +133,11 @@ def _pick_device(device: str | torch.device | None) -> torch.device:
 # ---------------------------------------------------------------------------------------- resampling
 
 
-def _up_down(fs_from: float, fs_to: float) -> tuple[int, int]:
-    """Integers with ``up / down ≈ fs_to / fs_from`` (denominator ≤ 1000; exact for the usual rates)."""
-    ratio = Fraction(fs_to / fs_from).limit_denominator(1000)
-    if ratio == 0:
-        raise ValueError(f"cannot resample from {fs_from} Hz to {fs_to} Hz: ratio below 1/1000")
-    return ratio.numerator, ratio.denominator
-
-
 def to_model_rate(f: np.ndarray, fs: float, fs_model: float) -> np.ndarray:
     """Resample a fluorescence segment from ``fs`` to the model's rate with a polyphase FIR filter.
 
-    :func:`scipy.signal.resample_poly` (Kaiser window, β = 5) filters in the time domain, so a step or a
-    fast transient rings only within the filter's length and nothing wraps around the ends, unlike FFT
-    resampling. Samples stay aligned at ``t = i / fs``; the edges are padded with the segment's median.
+    :func:`spikebook.data.preprocess.resample` with the edges padded by the segment's median (its
+    baseline): no FFT wrap-around, samples aligned at ``t = i / fs``.
 
     Args:
         f: One finite segment, shape ``(T,)``, sampled at ``fs`` Hz.
@@ -155,17 +145,14 @@ def to_model_rate(f: np.ndarray, fs: float, fs_model: float) -> np.ndarray:
         fs_model: The model's rate in Hz.
 
     Returns:
-        The segment at ``fs_model``, shape ``(ceil(T · up / down),)`` with ``up / down ≈ fs_model / fs``,
-        float64.
+        The segment at ``fs_model``, shape ``(ceil(T · up / down),)`` with ``up / down ≈ fs_model / fs``
+        (:func:`spikebook.traces.resample_ratio`), float64.
 
     Taught in: book chapter "Speed: amortized inference is fast".
     """
-    from scipy.signal import resample_poly  # scipy.signal is slow to import; only needed here
+    from spikebook.data.preprocess import resample  # scipy.signal is slow to import; only needed here
 
-    up, down = _up_down(fs, fs_model)
-    if up == down:
-        return np.asarray(f, dtype=np.float64)
-    return resample_poly(np.asarray(f, dtype=np.float64), up, down, padtype="median")
+    return resample(f, fs, fs_model, padtype="median")
 
 
 def to_user_rate(p: np.ndarray, n_out: int, fs_model: float, fs: float) -> np.ndarray:
@@ -203,7 +190,7 @@ def to_user_rate(p: np.ndarray, n_out: int, fs_model: float, fs: float) -> np.nd
     Taught in: book chapter "Speed: amortized inference is fast".
     """
     p = np.asarray(p, dtype=np.float64)
-    up, down = _up_down(fs, fs_model)
+    up, down = resample_ratio(fs, fs_model)
     if p.shape[0] * down < n_out * up:
         raise ValueError(f"{p.shape[0]} model bins do not cover {n_out} bins at {fs} Hz")
     # Cumulative expected count at the model's bin edges (in model bins): C(0) = 0, C(j + 1) = Σ_{k≤j} p_k;
@@ -379,7 +366,7 @@ def infer(
     factorized = isinstance(network, DSF)
 
     # Segments: maximal runs of finite samples, at the model's rate.
-    resample = _up_down(fs, fs_model) != (1, 1)
+    resample = resample_ratio(fs, fs_model) != (1, 1)
     out = np.full(x.shape, np.nan, dtype=np.result_type(x.dtype, np.float32))
     sources: list[np.ndarray] = []  # per segment: fluorescence at the model's rate
     targets: list[np.ndarray] = []  # per segment: probabilities at the model's rate (a view of out if no resampling)

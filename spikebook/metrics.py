@@ -25,6 +25,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from spikebook.traces import check_rate
+
 __all__ = [
     "SpikefinderSummary",
     "as_numpy",
@@ -141,12 +143,9 @@ def bin_factor(fs: float, bin_s: float) -> int | float:
 
 def _rate_ratio(fs_in: float, fs_out: float) -> Fraction:
     """``fs_in / fs_out`` as an exact fraction, so that bin edges land exactly on sample edges."""
-    for name, value in (("fs_in", fs_in), ("fs_out", fs_out)):
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be positive and finite, got {value!r}")
     # Rates such as 60.0 or 25.0 are exact; limit_denominator turns float noise (e.g. 1 / 0.04)
     # into the intended rational number.
-    ratio = Fraction(float(fs_in)) / Fraction(float(fs_out))
+    ratio = Fraction(check_rate("fs_in", fs_in)) / Fraction(check_rate("fs_out", fs_out))
     return ratio.limit_denominator(_MAX_DENOMINATOR)
 
 
@@ -185,7 +184,7 @@ def rebin_to_rate(
         Counts per output bin, float64, same shape as ``x`` except the number of bins on ``axis``.
 
     Raises:
-        ValueError: If a rate is not positive and finite.
+        TypeError, ValueError: If a rate is not a positive, finite number (:func:`spikebook.traces.check_rate`).
 
     References:
         Berens et al. 2018, PLoS Comput Biol 14(5):e1006157, "Community-based benchmarking improves spike

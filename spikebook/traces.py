@@ -8,7 +8,8 @@ gets the same clear error everywhere:
 * a tensor or an array of shape ``(n, T)`` or ``(T,)``, floating point, not empty;
 * NaN marks missing samples (the padding of the Spikefinder files, dropped frames): allowed as padding,
   but a trace may not be all NaN; ±inf is never allowed;
-* a sampling rate is a positive, finite number of Hz.
+* a sampling rate is a positive, finite number of Hz; :func:`resample_ratio` turns two of them into the
+  small integers ``up / down`` of a polyphase resampler.
 
 :func:`finite_runs` cuts a NaN-padded trace into the maximal runs of finite samples that are inferred
 on their own.
@@ -17,12 +18,13 @@ on their own.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["as_traces", "check_rate", "finite_runs"]
+__all__ = ["as_traces", "check_rate", "finite_runs", "resample_ratio"]
 
 
 def as_traces(traces: Any, name: str = "traces", allow_nan: bool = True) -> tuple[np.ndarray, bool]:
@@ -73,6 +75,22 @@ def check_rate(name: str, value: float) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive, finite number of Hz, got {value!r}")
     return float(value)
+
+
+def resample_ratio(fs_in: float, fs_out: float, max_denominator: int = 1_000) -> tuple[int, int]:
+    """Integers ``(up, down)`` with ``up / down ≈ fs_out / fs_in`` and ``down ≤ max_denominator``.
+
+    Exact for round rates (60 → 100 Hz: 5/3); otherwise the nearest such fraction (60.06 → 60 Hz: 999/1000,
+    1 ppm from 1000/1001). The polyphase filter's length grows with ``max(up, down)``, hence the small
+    bound.
+
+    Raises:
+        TypeError, ValueError: a rate that :func:`check_rate` refuses, or a ratio that rounds to 0.
+    """
+    ratio = Fraction(check_rate("fs_out", fs_out) / check_rate("fs_in", fs_in)).limit_denominator(max_denominator)
+    if ratio == 0:
+        raise ValueError(f"cannot resample from {fs_in} Hz to {fs_out} Hz: ratio below 1/{max_denominator}")
+    return ratio.numerator, ratio.denominator
 
 
 def finite_runs(trace: np.ndarray) -> list[tuple[int, int]]:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from spikebook.traces import as_traces, check_rate, finite_runs
+from spikebook.traces import as_traces, check_rate, finite_runs, resample_ratio
 
 
 def test_as_traces_shapes_dtypes_and_views():
@@ -75,3 +75,20 @@ def test_finite_runs_cover_exactly_the_finite_samples():
         assert (a == 0 or np.isnan(trace[a - 1])) and (b == trace.size or np.isnan(trace[b]))
         covered[a:b] = True
     np.testing.assert_array_equal(covered, np.isfinite(trace))
+
+
+@pytest.mark.parametrize(
+    ("fs_in", "fs_out", "expected"),
+    [(60.0, 100.0, (5, 3)), (100, 60, (3, 5)), (60.06, 60.0, (999, 1000)), (30.0, 30.0, (1, 1))],
+)
+def test_resample_ratio_known_answers(fs_in, fs_out, expected):
+    assert resample_ratio(fs_in, fs_out) == expected
+
+
+def test_resample_ratio_errors():
+    with pytest.raises(ValueError, match="ratio below 1/1000"):
+        resample_ratio(1e6, 60.0)
+    with pytest.raises(ValueError, match="fs_in must be a positive, finite number of Hz"):
+        resample_ratio(float("nan"), 60.0)
+    with pytest.raises(TypeError, match="fs_out must be a number of Hz"):
+        resample_ratio(60.0, "100")

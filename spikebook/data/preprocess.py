@@ -12,12 +12,13 @@ Taught in: book chapter "Real GCaMP6 recordings".
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Literal
 
 import numpy as np
 import scipy.ndimage
 import scipy.signal
+
+from spikebook.traces import resample_ratio
 
 
 def _check_trace(f: np.ndarray, name: str = "f") -> np.ndarray:
@@ -62,24 +63,34 @@ def delta_f_over_f(f: np.ndarray, window: int = 6_000, percentile: float = 5.0) 
     return (f - baseline) / baseline
 
 
-def resample(f: np.ndarray, fs_in: float, fs_out: float, max_denominator: int = 1_000) -> np.ndarray:
-    """Resample a trace from ``fs_in`` to ``fs_out`` Hz with a polyphase filter.
+def resample(
+    f: np.ndarray, fs_in: float, fs_out: float, max_denominator: int = 1_000, padtype: str = "line"
+) -> np.ndarray:
+    """Resample a trace from ``fs_in`` to ``fs_out`` Hz with a polyphase FIR filter.
 
-    The rate ratio is approximated by a fraction ``up/down`` with ``down <= max_denominator``; the
-    output has ``ceil(T * up / down)`` samples.
+    :func:`scipy.signal.resample_poly` (Kaiser window, β = 5) filters in the time domain, so a step or a
+    fast transient rings only within the filter's length and nothing wraps around the ends, unlike FFT
+    resampling. Samples stay aligned at ``t = i / fs``. The rate ratio is approximated by a fraction
+    ``up/down`` with ``down <= max_denominator`` (:func:`spikebook.traces.resample_ratio`); the output
+    has ``ceil(T * up / down)`` samples.
 
     Args:
-        f: trace, ``(T,)``.
+        f: trace, ``(T,)``, finite.
         fs_in: its sampling rate in Hz.
         fs_out: the target rate in Hz.
+        max_denominator: bound on ``down``.
+        padtype: how the filter sees beyond the ends (``resample_poly``'s option): ``"line"`` continues
+            the trend (raw fluorescence), ``"median"`` the segment's baseline (what
+            :func:`spikebook.infer` uses for ΔF/F segments).
+
+    Returns:
+        The trace at ``fs_out``, float64 (a copy when the rates agree).
     """
     f = _check_trace(f)
-    if fs_in <= 0 or fs_out <= 0:
-        raise ValueError(f"sampling rates must be positive (Hz), got {fs_in} and {fs_out}")
-    ratio = Fraction(fs_out / fs_in).limit_denominator(max_denominator)
-    if ratio == 1:
+    up, down = resample_ratio(fs_in, fs_out, max_denominator)
+    if up == down:
         return f.copy()
-    return scipy.signal.resample_poly(f, ratio.numerator, ratio.denominator, padtype="line")
+    return scipy.signal.resample_poly(f, up, down, padtype=padtype)
 
 
 def bin_spike_times(
