@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Iterator
 from typing import Literal, NamedTuple
 
@@ -48,7 +49,7 @@ import torch
 from spikebook.recognition import DSF, RecognitionModel
 from spikebook.traces import as_traces, check_rate, finite_runs, resample_ratio
 
-__all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "PRECISIONS", "infer", "to_model_rate", "to_user_rate"]
+__all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "PRECISIONS", "RAW_LEVEL", "infer", "to_model_rate", "to_user_rate"]
 
 #: The pretrained network :func:`infer` uses by default.
 DEFAULT_MODEL = "dsf-scf-60hz"
@@ -61,6 +62,10 @@ MODEL_FS_HZ = 60.0
 #: chunking is approximate; 5 s is ~3 decay times of the slowest calcium transients of the paper's
 #: data (γ = 0.99 per 60 Hz bin: τ ≈ 1.7 s).
 DSNF_HALO_S = 5.0
+
+#: :func:`infer` warns when the median absolute value of the traces exceeds this: ΔF/F-like traces
+#: (what the DeepSpike networks are trained on) have medians near 0; raw fluorescence is in the hundreds.
+RAW_LEVEL = 10.0
 
 #: Values of ``infer(..., precision=)``.
 PRECISIONS = ("float32", "bfloat16")
@@ -271,7 +276,8 @@ def infer(
     :math:`\\frac1n\\sum_i q_\\phi(s_t = 1 \\mid f, s^{(i)}_{<t})` over ``n_samples`` sampled trains.
 
     Traces must be on the scale the network was trained on (ΔF/F-like, the paper's simulations: a
-    baseline near −0.3 and spike amplitudes 0.25–0.5 for SCF): nothing is normalised here.
+    baseline near −0.3 and spike amplitudes 0.25–0.5 for SCF): nothing is normalised here. Traces whose
+    median absolute value exceeds :data:`RAW_LEVEL` (raw fluorescence, most likely) get a warning.
 
     Args:
         traces: Fluorescence, shape ``(n, T)`` (one row per trace) or ``(T,)``, floating point. NaN marks
@@ -358,6 +364,15 @@ def infer(
     _check_positive_int("batch_size", batch_size)
     _check_positive_int("chunk_len", chunk_len)
     network, fs_model = _resolve_model(model, model_fs)
+    level = float(np.nanmedian(np.abs(x)))
+    if level > RAW_LEVEL:
+        warnings.warn(
+            f"the traces' median |value| is {level:.3g}: they look like raw fluorescence, while the DeepSpike "
+            "networks expect ΔF/F-like traces (nothing is normalised here); convert them first, e.g. with "
+            "spikebook.data.preprocess.delta_f_over_f",
+            UserWarning,
+            stacklevel=2,
+        )
     dev = _pick_device(device)
     param = next(network.parameters())
     if param.device != dev:

@@ -6,6 +6,8 @@ does not depend on the weights, and the tests do not depend on training.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -304,3 +306,13 @@ def test_speed_table_smoke_and_csv_round_trip(tmp_path):
     back = read_csv(write_csv(rows, tmp_path / "speed.csv"))
     assert [r[:4] for r in back] == [r[:4] for r in rows]
     np.testing.assert_allclose([r.seconds_per_trace for r in back], [r.seconds_per_trace for r in rows], rtol=1e-5)
+
+
+def test_raw_fluorescence_gets_a_warning(dsf):
+    x = _traces(2, 400)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ΔF/F-like traces: no warning
+        infer(x, 60.0, dsf)
+    with pytest.warns(UserWarning, match="look like raw fluorescence"):
+        out = infer(1000.0 + 100.0 * x, 60.0, dsf)
+    assert out.shape == x.shape  # a warning, not an error: the result is still returned
