@@ -171,7 +171,7 @@ def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, 
         left as they are; count events with a small threshold, not ``> 0``.
 
     Raises:
-        TypeError: If ``f`` is not floating point or ``fs`` not a number.
+        TypeError: If ``f`` is not real-valued (integers are fine) or ``fs`` not a number.
         ValueError: If ``f`` is not 1-D or 2-D, is empty, holds NaN or infinite values, a
             trace is constant (OASIS would return NaN spikes for AR(1) and fail with "math
             domain error" for AR(2): the noise and autocovariance estimates are 0), a trace is

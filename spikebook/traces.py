@@ -33,14 +33,16 @@ def as_traces(traces: Any, name: str = "traces", allow_nan: bool = True) -> tupl
     Args:
         traces: ``(n, T)`` or ``(T,)`` array-like or tensor of floating-point fluorescence.
         name: What to call them in errors.
-        allow_nan: Whether NaN may mark missing samples. Without, any NaN raises.
+        allow_nan: Whether NaN may mark missing samples. Without, any NaN raises, and integer arrays
+            are accepted too (as float64).
 
     Returns:
         ``(array, squeeze)``: the ``(n, T)`` array in its own floating dtype (a view where possible) and
         ``True`` if the input was a single ``(T,)`` trace.
 
     Raises:
-        TypeError: a non-floating dtype (an integer array cannot mark missing samples; cast it).
+        TypeError: a non-floating dtype where NaN may mark missing samples (an integer array cannot mark
+            them; cast it), a non-numeric one otherwise.
         ValueError: another number of dimensions, no samples, ±inf, an all-NaN trace, or NaN where
             ``allow_nan`` is false.
     """
@@ -48,10 +50,10 @@ def as_traces(traces: Any, name: str = "traces", allow_nan: bool = True) -> tupl
         traces = traces.detach().cpu().numpy()
     array = np.asarray(traces)
     if not np.issubdtype(array.dtype, np.floating):
-        raise TypeError(
-            f"{name} must be a floating-point array (NaN marks missing samples), got dtype {array.dtype}; "
-            f"cast with {name}.astype(np.float32)"
-        )
+        if allow_nan or not np.issubdtype(array.dtype, np.integer):
+            kind = "a floating-point array (NaN marks missing samples)" if allow_nan else "a real-valued array"
+            raise TypeError(f"{name} must be {kind}, got dtype {array.dtype}; cast with {name}.astype(np.float32)")
+        array = array.astype(np.float64)  # integer counts, e.g. raw camera values: no NaN to mark anyway
     if array.ndim not in (1, 2):
         raise ValueError(f"{name} must have shape (n, T) or (T,), got {array.ndim}-D shape {array.shape}")
     squeeze = array.ndim == 1

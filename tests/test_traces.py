@@ -18,6 +18,16 @@ def test_as_traces_shapes_dtypes_and_views():
     np.testing.assert_array_equal(from_tensor, x)
 
 
+def test_integer_traces_only_where_nan_cannot_be_asked_for():
+    counts = np.array([[3, 5, 4], [1, 0, 2]], dtype=np.uint16)
+    out, _ = as_traces(counts, "f", allow_nan=False)
+    assert out.dtype == np.float64 and np.array_equal(out, counts)
+    with pytest.raises(TypeError, match="floating-point"):
+        as_traces(counts)
+    with pytest.raises(TypeError, match="real-valued"):
+        as_traces(np.array([True, False]), "f", allow_nan=False)
+
+
 def test_as_traces_nan_padding_and_its_refusal():
     x = np.array([[0.1, 0.2, np.nan], [0.3, np.nan, 0.4]])
     assert as_traces(x)[0] is x  # padding is allowed by default
