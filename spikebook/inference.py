@@ -364,7 +364,10 @@ def infer(
     _check_positive_int("batch_size", batch_size)
     _check_positive_int("chunk_len", chunk_len)
     network, fs_model = _resolve_model(model, model_fs)
-    level = float(np.nanmedian(np.abs(x)))
+    # median |value| of an evenly strided sample of ~10⁵ samples (a view: no copy of a large input)
+    probe = x[:, :: max(1, x.size // 100_000)]
+    probe = np.abs(probe[np.isfinite(probe)])
+    level = float(np.median(probe)) if probe.size else 0.0
     if level > RAW_LEVEL:
         warnings.warn(
             f"the traces' median |value| is {level:.3g}: they look like raw fluorescence, while the DeepSpike "

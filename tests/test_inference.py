@@ -316,3 +316,14 @@ def test_raw_fluorescence_gets_a_warning(dsf):
     with pytest.warns(UserWarning, match="look like raw fluorescence"):
         out = infer(1000.0 + 100.0 * x, 60.0, dsf)
     assert out.shape == x.shape  # a warning, not an error: the result is still returned
+
+
+def test_raw_level_check_survives_a_mostly_nan_input(dsf):
+    # 10⁷ samples: the check strides by 100, and the one finite run (1..99) falls between its samples
+    x = np.full((1, 10_000_000), np.nan, dtype=np.float32)
+    x[0, 1:100] = _traces(1, 99)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither the raw-F warning nor numpy's all-NaN median warning
+        out = infer(x, 60.0, dsf)
+    assert np.isfinite(out[0, 1:100]).all()
+    assert np.isnan(out[0, :1]).all() and np.isnan(out[0, 100:]).all()
