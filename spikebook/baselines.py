@@ -205,7 +205,7 @@ def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, 
 
     # NaN is refused: OASIS would silently propagate it (AR(1): NaN spikes, AR(2): NaN baseline and
     # all-zero spikes). Remove padding first (spikebook.infer handles it by runs of finite samples).
-    traces = as_traces(f, "f", allow_nan=False)[0].astype(np.float64)
+    traces = np.asarray(as_traces(f, "f", allow_nan=False)[0], dtype=np.float64)  # float64 for OASIS, no copy if so
     n_traces, n_steps = traces.shape
     if tau_d is None and n_steps < MIN_STEPS:
         raise ValueError(f"traces need at least {MIN_STEPS} samples to estimate parameters, got T={n_steps}")

@@ -5,7 +5,8 @@ Every entry point that takes recorded traces (:func:`spikebook.infer`, the super
 the constrained-deconvolution baseline :func:`~spikebook.baselines.cdec`) validates them here, so bad input
 gets the same clear error everywhere:
 
-* a tensor or an array of shape ``(n, T)`` or ``(T,)``, floating point, not empty;
+* a tensor or an array of shape ``(n, T)`` or ``(T,)``, not empty, floating point (integers too where NaN
+  cannot be asked for, as in :func:`~spikebook.baselines.cdec`: raw counts have no missing-sample marker);
 * NaN marks missing samples (the padding of the Spikefinder files, dropped frames): allowed as padding,
   but a trace may not be all NaN; ±inf is never allowed;
 * a sampling rate is a positive, finite number of Hz; :func:`resample_ratio` turns two of them into the
