@@ -73,3 +73,74 @@ def test_bin_spike_times_causal_counts_spikes_since_the_previous_frame():
     np.testing.assert_array_equal(bin_spike_times(spikes, frames, "centred"), [3, 2, 1, 2])
     with pytest.raises(ValueError, match="convention"):
         bin_spike_times(spikes, frames, "forward")
+
+
+def test_chen2013_registry_pins_the_files_on_hand(data_root):
+    import hashlib
+
+    from spikebook.data.groundtruth import CHEN2013_FOLDERS, CHEN2013_SHA256
+
+    for indicator, folder in CHEN2013_FOLDERS.items():
+        files = sorted((data_root / "cascade_chen2013" / folder).glob("*.mat"))
+        assert [p.name for p in files] == sorted(CHEN2013_SHA256[indicator])
+        for path in files:
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == CHEN2013_SHA256[indicator][path.name], path.name
+
+
+@pytest.fixture
+def cascade_server(data_root):
+    """A local HTTP server with the CASCADE folders at its root, standing in for CHEN2013_URL."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(data_root / "cascade_chen2013")
+    )
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_chen2013_downloads_checks_and_keeps_verified_files(tmp_path, monkeypatch, cascade_server, data_root):
+    pytest.importorskip("pooch")
+    from spikebook.data import groundtruth
+
+    monkeypatch.setattr(groundtruth, "CHEN2013_URL", cascade_server)
+    root = tmp_path / "fresh" / "data"  # not there yet: fetching creates it (reading never does)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_chen2013("GCaMP6s", root=root)
+    target = groundtruth.fetch_chen2013(root, indicators=("GCaMP6s",))
+    assert target == root / "cascade_chen2013"
+    here = load_chen2013("GCaMP6s", root=root)
+    there = load_chen2013("GCaMP6s", root=data_root)
+    assert len(here) == len(there) == 18
+    for a, b in zip(here, there, strict=True):
+        np.testing.assert_array_equal(a.fluorescence, b.fluorescence)
+        np.testing.assert_array_equal(a.spikes, b.spikes)
+    assert not (target / groundtruth.CHEN2013_FOLDERS["GCaMP6f"]).exists()
+    # a file already there with the right hash is not fetched again: with the server gone this still works
+    monkeypatch.setattr(groundtruth, "CHEN2013_URL", "http://127.0.0.1:9/")
+    groundtruth.fetch_chen2013(root, indicators=("GCaMP6s",))
+
+
+def test_fetch_chen2013_refuses_a_corrupt_file_and_reports_no_network(tmp_path, monkeypatch, cascade_server):
+    pytest.importorskip("pooch")
+    from spikebook.data import groundtruth
+
+    registry = {k: dict(v) for k, v in groundtruth.CHEN2013_SHA256.items()}
+    name = next(iter(registry["GCaMP6s"]))
+    registry["GCaMP6s"] = {name: "0" * 64}  # the served file no longer has the pinned hash
+    monkeypatch.setattr(groundtruth, "CHEN2013_SHA256", registry)
+    monkeypatch.setattr(groundtruth, "CHEN2013_URL", cascade_server)
+    with pytest.raises(ValueError, match="(?i)hash"):
+        groundtruth.fetch_chen2013(tmp_path, indicators=("GCaMP6s",))
+    monkeypatch.setattr(groundtruth, "CHEN2013_URL", "http://127.0.0.1:9/")  # discard port: nothing listens
+    with pytest.raises(ConnectionError, match=f"could not download http://127.0.0.1:9/.*{name}"):
+        groundtruth.fetch_chen2013(tmp_path, indicators=("GCaMP6s",))
+    with pytest.raises(ValueError, match="indicators"):
+        groundtruth.fetch_chen2013(tmp_path, indicators=("GCaMP7",))

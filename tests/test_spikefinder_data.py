@@ -15,6 +15,7 @@ from spikebook.data.spikefinder import (
     fetch_spikefinder,
     leave_one_dataset_out,
     load_spikefinder,
+    match_chen2013,
     official_split,
     read_spikefinder_csv,
     split_by_neuron,
@@ -25,6 +26,7 @@ COUNTS = {
     "train": dict(zip(range(1, 11), (11, 21, 13, 6, 9, 9, 37, 21, 20, 27))),
     "test": dict(zip(range(1, 6), (5, 10, 6, 3, 8))),
 }
+# The data curator's column -> recording table (see the data folder's README); spikebook recomputes it.
 MAPPING = DATA / "cascade_chen2013" / "spikefinder_7_8_to_cascade_mapping.csv"
 
 
@@ -103,6 +105,45 @@ def test_chen2013_approximation_matches_official_spikes(loaded: dict) -> None:
         assert abs(n.spikes.sum() - matched[(d, j)]) <= 2
         assert n.calcium.shape == n.spikes.shape
         assert n.source.startswith("cascade:")
+
+
+def test_match_chen2013_reproduces_the_curated_mapping() -> None:
+    if not MAPPING.is_file():
+        pytest.skip("no CASCADE data")
+    with MAPPING.open(newline="") as fh:
+        curated = list(csv.DictReader(fh))
+    for d in (7, 8):
+        matches = match_chen2013(d, DATA)
+        rows = [r for r in curated if int(r["spikefinder_train_set"]) == d]
+        expected = {
+            int(r["spikefinder_column"]): (r["cascade_folder"], r["cascade_file"], int(r["cascade_recording_index_0based"]))
+            for r in rows
+            if r["cascade_file"]
+        }
+        assert {j: (m.folder, m.file, m.recording) for j, m in matches.items()} == expected
+        for r in rows:
+            if r["cascade_file"]:  # the curated correlation is the zero-lag one for the matches
+                assert round(matches[int(r["spikefinder_column"])].correlation, 3) == float(r["match_corr"])
+    set8 = [r for r in curated if r["spikefinder_train_set"] == "8" and r["cascade_file"]]
+    strict = {int(r["spikefinder_column"]) for r in set8 if float(r["match_corr"]) > 0.99}
+    assert set(match_chen2013(8, DATA, min_correlation=0.99)) == strict and 0 < len(strict) < len(set8)
+
+
+def test_match_chen2013_names_what_is_missing(tmp_path: Path) -> None:
+    if not MAPPING.is_file():
+        pytest.skip("no CASCADE data")
+    with pytest.raises(ValueError, match="only training sets"):
+        match_chen2013(5, tmp_path)
+    with pytest.raises(FileNotFoundError, match="fetch_spikefinder"):
+        match_chen2013(8, tmp_path)
+    (tmp_path / "spikefinder" / "train").mkdir(parents=True)
+    source = DATA / "spikefinder" / "train" / "8.train.spikes.csv"
+    (tmp_path / "spikefinder" / "train" / source.name).write_bytes(source.read_bytes())
+    with pytest.raises(FileNotFoundError, match="fetch_chen2013"):
+        match_chen2013(8, tmp_path)
+    with pytest.warns(SpikefinderDataWarning, match="fetch_chen2013"):  # the loader reports it, then goes on
+        data = load_spikefinder("train", datasets=[8], root=tmp_path)
+    assert [(m.dataset, m.whole_set) for m in data.missing] == [(8, True)]
 
 
 def test_chen2013_length_is_duration_times_100() -> None:
