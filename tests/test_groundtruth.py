@@ -88,11 +88,14 @@ def test_chen2013_registry_pins_the_files_on_hand(data_root):
 
 
 @pytest.fixture
-def cascade_server(data_root):
+def cascade_server(data_root, monkeypatch):
     """A local HTTP server with the CASCADE folders at its root, standing in for CHEN2013_URL."""
     import functools
     import http.server
     import threading
+
+    for name in ("NO_PROXY", "no_proxy"):  # never send loopback requests through a proxy
+        monkeypatch.setenv(name, "127.0.0.1")
 
     handler = functools.partial(
         http.server.SimpleHTTPRequestHandler, directory=str(data_root / "cascade_chen2013")
