@@ -199,5 +199,7 @@ def test_bad_arguments_and_offline_fetch(tmp_path: Path, monkeypatch: pytest.Mon
         raise OSError("Name or service not known")
 
     monkeypatch.setattr(pooch, "retrieve", offline)  # simulate no network, never download in tests
-    with pytest.raises(ConnectionError, match="could not download"):
-        fetch_spikefinder(tmp_path, splits=["test"])
+    with pytest.raises(ConnectionError, match="could not download https://raw.githubusercontent.com/berenslab"):
+        fetch_spikefinder(tmp_path, parts=["test"])
+    with pytest.raises(ValueError, match="parts"):
+        fetch_spikefinder(tmp_path, parts=["validation"])

@@ -14,7 +14,7 @@ Where the data live: :func:`spikebook.data.paths.data_root` resolves the folder 
 * :func:`chen2013_approximation`: 100 Hz stand-ins for training sets 7/8 built from the CASCADE files.
 * :func:`split_by_neuron`, :func:`leave_one_dataset_out`, :func:`official_split`: splits of whole
   neurons, never of overlapping windows.
-* :func:`fetch_spikefinder`: explicit download of the official archives (pooch).
+* :func:`fetch_spikefinder`: explicit download of the challenge files, verified (pooch).
 
 Taught in: book chapter 'Spikefinder and how it is scored'.
 """
@@ -33,16 +33,16 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from spikebook.data.groundtruth import CHEN2013_FOLDERS, read_cattached
-from spikebook.data.paths import DATA_ENV_VAR, data_root, download
+from spikebook.data.paths import DATA_ENV_VAR, data_root
 from spikebook.data.preprocess import bin_spike_times, resample
+from spikebook.data.remote import FILES, fetch
 
 __all__ = [
     "CHEN2013_MIN_CORRELATION",
     "SPIKEFINDER_FS",
     "SPIKEFINDER_INDICATORS",
+    "SPIKEFINDER_PARTS",
     "SPIKEFINDER_SETS",
-    "SPIKEFINDER_SHA256",
-    "SPIKEFINDER_URLS",
     "Chen2013Match",
     "MissingCalcium",
     "NeuronSplit",
@@ -131,15 +131,8 @@ CHEN2013_SETS: dict[int, str] = {7: "GCaMP6f", 8: "GCaMP6s"}
 #: trains correlate above this (:func:`match_chen2013`; true matches are at ≥ 0.947, the rest below 0.1).
 CHEN2013_MIN_CORRELATION = 0.9
 
-#: Official archives (Amazon S3 bucket of the challenge; the train URL is the one the original code used).
-#: UNVERIFIED HERE: this machine has no network, so neither the URLs' current availability nor the
-#: archives' SHA256 could be checked. ``None`` means "no known hash": :func:`fetch_spikefinder` then
-#: downloads without verification, warns, and reports the hash it saw so you can pin it.
-SPIKEFINDER_URLS: dict[str, str] = {
-    "train": "https://s3.amazonaws.com/neuro.datasets/challenges/spikefinder/spikefinder.train.zip",
-    "test": "https://s3.amazonaws.com/neuro.datasets/challenges/spikefinder/spikefinder.test.zip",
-}
-SPIKEFINDER_SHA256: dict[str, str | None] = {"train": None, "test": None}  # unverified here
+#: What :func:`fetch_spikefinder` can download: the parts of ``<data root>/spikefinder/``.
+SPIKEFINDER_PARTS = ("train", "test", "submissions", "official_results")
 
 Split = Literal["train", "test"]
 
@@ -507,55 +500,34 @@ def load_spikefinder(
 
 def fetch_spikefinder(
     root: str | os.PathLike[str] | None = None,
-    splits: Sequence[Split] = ("train", "test"),
-    sha256: dict[str, str | None] | None = None,
+    parts: Sequence[str] = SPIKEFINDER_PARTS,
 ) -> Path:
-    """Download the official Spikefinder archives and unpack their CSVs into ``<root>/spikefinder/<split>/``.
+    """Download the Spikefinder files into ``<root>/spikefinder/<part>/``, each checked against its digest.
 
-    Needs a network and ``pooch``. The archives are cached by pooch in ``<root>/spikefinder/archives`` and
-    checked against ``sha256`` (default :data:`SPIKEFINDER_SHA256`). The URLs and hashes are **unverified
-    here** (written without network access): where a hash is None the download is not verified; a
-    :class:`SpikefinderDataWarning` says so and gives the SHA256 actually seen, to pin. Existing CSVs in
-    the target folders are overwritten. The official test archive holds calcium only; the test spikes
-    were released later (Berens et al. 2018, berenslab/spikefinder_analysis).
+    The source is the organisers' analysis repository (berenslab/spikefinder_analysis, pinned commits; the
+    entries of :data:`spikebook.data.remote.FILES` under ``spikefinder/``): calcium and spikes of every
+    training and test set (the official test spikes were released there after the challenge), the
+    test-set predictions of the Bolte and DeepSpike submissions and the published per-cell scores. Files the
+    book's results were computed with are checked against their SHA256; the calcium this book never had
+    (training sets 1, 2, 3, 7-10, test set 2) against its git blob id. Files already there and verified are
+    kept. Needs a network and ``pooch``.
 
     Args:
         root: the data folder (default: ``SPIKEBOOK_DATA``), created if needed.
-        splits: which archives.
-        sha256: ``{split: hex digest or None}`` overriding the defaults.
+        parts: which of :data:`SPIKEFINDER_PARTS`.
 
     Returns:
         ``<root>/spikefinder``.
 
     Raises:
-        ConnectionError: if an archive cannot be downloaded (e.g. offline); the message names the URL.
-        ImportError: if pooch is not installed.
+        ValueError: for an unknown part, or a downloaded file whose digest differs.
+        ConnectionError: if a file cannot be downloaded (e.g. offline); the message names its URL.
     """
-    import zipfile
-
-    import pooch  # optional dependency, imported only when a download is asked for
-
-    root = data_root(root, create=True)
-    hashes = {**SPIKEFINDER_SHA256, **(sha256 or {})}
-    target = root / "spikefinder"
-    for split in splits:
-        _check_split(split)
-        url = SPIKEFINDER_URLS[split]
-        archive = download(url, hashes[split], target / "archives", Path(url).name)
-        if hashes[split] is None:
-            warnings.warn(
-                f"{Path(url).name} was not checked against a known hash (unverified here); its SHA256 is "
-                f"{pooch.file_hash(archive)}",
-                SpikefinderDataWarning,
-                stacklevel=2,
-            )
-        (target / split).mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(archive) as zf:
-            for name in zf.namelist():
-                base = Path(name).name
-                if re.fullmatch(rf"\d+\.{split}\.(calcium|spikes)\.csv", base):
-                    (target / split / base).write_bytes(zf.read(name))
-    return target
+    bad = [part for part in parts if part not in SPIKEFINDER_PARTS]
+    if bad:
+        raise ValueError(f"parts must be among {SPIKEFINDER_PARTS}, got {bad}")
+    prefixes = tuple(f"spikefinder/{part}/" for part in parts)
+    return fetch([key for key in FILES if key.startswith(prefixes)], root) / "spikefinder"
 
 
 # ---------------------------------------------------------------------------------------------------------
