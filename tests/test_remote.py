@@ -119,7 +119,7 @@ def test_sha256_mismatch_offline_and_bad_arguments(mirror: Path, tmp_path: Path,
         remote.fetch([key], tmp_path)
     with pytest.raises(ValueError, match="digest must be"):
         remote.download("http://127.0.0.1:9/x", "md5:abc", tmp_path, "x")
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="no downloadable files under"):
         remote.fetch(["spikefinder/train/11.train.spikes.csv"], tmp_path)
     with pytest.raises(ValueError, match="indicators"):
         fetch_chen2013(tmp_path, indicators=("GCaMP7",))

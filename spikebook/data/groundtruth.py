@@ -21,7 +21,7 @@ import scipy.io
 
 from spikebook.data.paths import data_root
 from spikebook.data.preprocess import bin_spike_times
-from spikebook.data.remote import FILES, fetch
+from spikebook.data.remote import fetch
 
 #: Folders of the two indicators inside ``<data root>/cascade_chen2013``.
 CHEN2013_FOLDERS = {"GCaMP6f": "DS09-GCaMP6f-m-V1", "GCaMP6s": "DS14-GCaMP6s-m-V1"}
@@ -135,5 +135,4 @@ def fetch_chen2013(
     bad = [i for i in indicators if i not in CHEN2013_FOLDERS]
     if bad:
         raise ValueError(f"indicators must be among {sorted(CHEN2013_FOLDERS)}, got {bad}")
-    prefixes = tuple(f"cascade_chen2013/{CHEN2013_FOLDERS[i]}/" for i in indicators)
-    return fetch([key for key in FILES if key.startswith(prefixes)], root) / "cascade_chen2013"
+    return fetch((f"cascade_chen2013/{CHEN2013_FOLDERS[i]}/" for i in indicators), root) / "cascade_chen2013"

@@ -210,23 +210,26 @@ def download(url: str, digest: str | None, folder: Path, fname: str) -> Path:
     return path
 
 
-def fetch(keys: Iterable[str], root: str | os.PathLike[str] | None = None) -> Path:
-    """Download the given entries of :data:`FILES` into the data folder, each checked against its digest.
+def fetch(prefixes: Iterable[str], root: str | os.PathLike[str] | None = None) -> Path:
+    """Download every entry of :data:`FILES` whose path starts with one of ``prefixes``, each checked.
 
     Args:
-        keys: Paths relative to the data folder, keys of :data:`FILES`.
+        prefixes: Paths relative to the data folder, e.g. ``"spikefinder/test/"`` or one file's key.
         root: The data folder (default: ``SPIKEBOOK_DATA``), created if needed.
 
     Returns:
         The data folder.
 
     Raises:
-        KeyError: For a key that is not in :data:`FILES`.
-        ConnectionError, ValueError: As :func:`download`.
+        ValueError: If a prefix matches no entry, or as :func:`download`.
+        ConnectionError: As :func:`download`.
     """
+    prefixes = tuple(prefixes)
+    unknown = [p for p in prefixes if not any(key.startswith(p) for key in FILES)]
+    if unknown:
+        raise ValueError(f"no downloadable files under {unknown}")
     root = data_root(root, create=True)
-    for key in keys:
-        remote = FILES[key]
-        target = root / key
-        download(SOURCES[remote.source] + remote.path, remote.digest, target.parent, target.name)
+    for key in (key for key in FILES if key.startswith(prefixes)):
+        entry, target = FILES[key], root / key
+        download(SOURCES[entry.source] + entry.path, entry.digest, target.parent, target.name)
     return root

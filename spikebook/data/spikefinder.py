@@ -12,6 +12,7 @@ Where the data live: :func:`spikebook.data.paths.data_root` resolves the folder 
 * :func:`load_spikefinder`: one :class:`SpikefinderNeuron` per column (calcium, spikes, fs, dataset,
   indicator, split), with a :class:`SpikefinderData` report of whatever calcium is missing.
 * :func:`chen2013_approximation`: 100 Hz stand-ins for training sets 7/8 built from the CASCADE files.
+* :func:`match_chen2013`: which CASCADE recording each column of sets 7/8 is, found from the spikes.
 * :func:`split_by_neuron`, :func:`leave_one_dataset_out`, :func:`official_split`: splits of whole
   neurons, never of overlapping windows.
 * :func:`fetch_spikefinder`: explicit download of the challenge files, verified (pooch).
@@ -35,7 +36,7 @@ import numpy as np
 from spikebook.data.groundtruth import CHEN2013_FOLDERS, read_cattached
 from spikebook.data.paths import DATA_ENV_VAR, data_root
 from spikebook.data.preprocess import bin_spike_times, resample
-from spikebook.data.remote import FILES, fetch
+from spikebook.data.remote import fetch
 
 __all__ = [
     "CHEN2013_MIN_CORRELATION",
@@ -526,8 +527,7 @@ def fetch_spikefinder(
     bad = [part for part in parts if part not in SPIKEFINDER_PARTS]
     if bad:
         raise ValueError(f"parts must be among {SPIKEFINDER_PARTS}, got {bad}")
-    prefixes = tuple(f"spikefinder/{part}/" for part in parts)
-    return fetch([key for key in FILES if key.startswith(prefixes)], root) / "spikefinder"
+    return fetch((f"spikefinder/{part}/" for part in parts), root) / "spikefinder"
 
 
 # ---------------------------------------------------------------------------------------------------------
