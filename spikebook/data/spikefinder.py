@@ -330,7 +330,7 @@ def _chen2013_matches(
         for index, rec in enumerate(recs):
             ap_s = np.atleast_1d(rec.events_AP) / 1e4  # events_AP in units of 1e-4 s
             n_bins = int(np.ceil(max(ap_s.max(initial=0.0), float(rec.fluo_time[-1])) * SPIKEFINDER_FS)) + 1
-            counts = np.histogram(ap_s, bins=np.arange(n_bins + 1) / SPIKEFINDER_FS)[0]
+            counts = bin_spike_times(ap_s, (np.arange(n_bins) + 0.5) / SPIKEFINDER_FS)  # [i, i + 1) · 10 ms
             recordings.append((name, index, np.convolve(counts, box, mode="same")))
     matches = {}
     for column, spikes in enumerate(_columns(read_spikefinder_csv(spike_path))):
