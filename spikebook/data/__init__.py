@@ -1,1 +1,9 @@
-"""Data: simulated datasets (:mod:`spikebook.data.simulate`) and ground-truth readers."""
+"""Data: simulated datasets and real ground truth, read from a folder and fetched only when asked.
+
+* :mod:`spikebook.data.simulate`: the paper's simulated datasets (§2.4), seeded.
+* :mod:`spikebook.data.groundtruth`: Chen et al. (2013) GCaMP6 recordings (CASCADE format).
+* :mod:`spikebook.data.spikefinder`: the Spikefinder challenge files, leak-free splits.
+* :mod:`spikebook.data.preprocess`: slow baseline, ΔF/F, resampling, spike binning.
+* :mod:`spikebook.data.paths`: where the data folder is (``SPIKEBOOK_DATA``).
+* :mod:`spikebook.data.remote`: every downloadable file, its pinned source and digest; the one download path.
+"""
