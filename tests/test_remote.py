@@ -117,8 +117,9 @@ def test_sha256_mismatch_offline_and_bad_arguments(mirror: Path, tmp_path: Path,
     monkeypatch.setitem(remote.SOURCES, "cascade", "http://127.0.0.1:9/")
     with pytest.raises(ConnectionError, match=f"could not download http://127.0.0.1:9/.*{Path(key).name}"):
         remote.fetch([key], tmp_path)
-    with pytest.raises(ValueError, match="digest must be"):
-        remote.download("http://127.0.0.1:9/x", "md5:abc", tmp_path, "x")
+    for bad in ("md5:abc", "sha256:", "0" * 64):
+        with pytest.raises(ValueError, match="digest must be"):
+            remote.download("http://127.0.0.1:9/x", bad, tmp_path, "x")
     with pytest.raises(ValueError, match="no downloadable files under"):
         remote.fetch(["spikefinder/train/11.train.spikes.csv"], tmp_path)
     with pytest.raises(ValueError, match="indicators"):

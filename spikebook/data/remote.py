@@ -171,13 +171,12 @@ def git_blob_id(path: str | os.PathLike[str]) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def download(url: str, digest: str | None, folder: Path, fname: str) -> Path:
+def download(url: str, digest: str, folder: Path, fname: str) -> Path:
     """Fetch one file with pooch into ``folder / fname`` and check its digest.
 
     ``"sha256:<hex>"`` is checked by pooch, and a file already there with that hash is not downloaded again.
     ``"git-blob:<hex>"`` is checked here after the download (pooch keeps an existing file as it is; a file
-    that fails the check is deleted, so the next call downloads it afresh). ``None`` checks nothing.
-    Needs a network and ``pooch`` (imported here only).
+    that fails the check is deleted, so the next call downloads it afresh). Needs a network and ``pooch`` (imported here only).
 
     Returns:
         The path of the file.
@@ -188,8 +187,8 @@ def download(url: str, digest: str | None, folder: Path, fname: str) -> Path:
     """
     import pooch  # optional dependency, imported only when a download is asked for
 
-    kind, _, value = (digest or "none:").partition(":")
-    if kind not in ("sha256", "git-blob", "none"):
+    kind, _, value = digest.partition(":")
+    if kind not in ("sha256", "git-blob") or not value:
         raise ValueError(f"digest must be 'sha256:<hex>' or 'git-blob:<hex>', got {digest!r}")
     try:
         path = Path(
@@ -203,8 +202,7 @@ def download(url: str, digest: str | None, folder: Path, fname: str) -> Path:
         raise ConnectionError(f"could not download {url}: {err}") from err
     except Exception as err:  # requests' exceptions do not all derive from OSError
         raise ConnectionError(f"could not download {url}: {err}") from err
-    if kind == "git-blob" and git_blob_id(path) != value:
-        seen = git_blob_id(path)
+    if kind == "git-blob" and (seen := git_blob_id(path)) != value:
         path.unlink()
         raise ValueError(f"hash mismatch for {fname} from {url}: git blob {seen}, expected {value} (file removed)")
     return path
