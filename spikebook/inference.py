@@ -275,8 +275,10 @@ def infer(
     (one CNN pass); for DS-NF (or any other recognition model) it is the Monte-Carlo marginal
     :math:`\\frac1n\\sum_i q_\\phi(s_t = 1 \\mid f, s^{(i)}_{<t})` over ``n_samples`` sampled trains.
 
-    Traces must be on the scale the network was trained on (ΔF/F-like, the paper's simulations: a
-    baseline near −0.3 and spike amplitudes 0.25–0.5 for SCF): nothing is normalised here. Traces whose
+    Traces must be on the scale the network was trained on: nothing is normalised here. The real-data
+    entries ``dsf-gcamp6s-60hz`` and ``dsf-gcamp6f-60hz`` take ΔF/F with the slow baseline removed (at 0;
+    :func:`spikebook.data.preprocess.delta_f_over_f` gives it from raw fluorescence); the simulation entries
+    the paper's simulated scale (SCF: a baseline near −0.3 and spike amplitudes 0.25–0.5). Traces whose
     median absolute value exceeds :data:`RAW_LEVEL` (raw fluorescence, most likely) get a warning.
 
     Args:

@@ -6,15 +6,21 @@ call it when a checkpoint is missing or ``retrain=True``) and saves a small chec
 recognition weights, the learned per-cell generative parameters, the training history and the
 recipe — in ``spikebook/checkpoints/``; :func:`load` reads it back.
 
-Training data are the paper's simulated *training* cells (§2.4; :func:`spikebook.data.simulate.paper_datasets`,
-seed 0, 50 cells × 3 traces × 10,000 steps at 60 Hz). Checkpoints are selected on the bound of
+The simulation entries (:class:`Recipe`) are trained on the paper's simulated *training* cells (§2.4;
+:func:`spikebook.data.simulate.paper_datasets`, seed 0, 50 cells × 3 traces × 10,000 steps at 60 Hz). Checkpoints are selected on the bound of
 held-out data of the same cells — the last ``heldout_steps`` samples of every trace, never seen in
 training — not on spike labels. Labels only score the final network on the 100 test cells.
 
-From the command line: ``python -m spikebook.pretrained train dsf-scf-60hz`` (``--seed 1`` trains another
-draw into ``dsf-scf-60hz-seed1.pt``, beside the shipped entry).
+The real-data entries (:class:`GcampRecipe`, ``dsf-gcamp6s-60hz`` and ``dsf-gcamp6f-60hz``) are trained
+on every neuron of one indicator of the Chen et al. (2013) recordings, without labels, by the protocol of
+:mod:`spikebook.experiments.table1_gcamp`. They are the networks to use on GCaMP6 recordings: there the
+simulation entries score about 0.3 lower (chapter "Real GCaMP6 recordings").
 
-Taught in: book chapters "SCF data: Table 1, first column" and "Correlated posteriors".
+From the command line: ``python -m spikebook.pretrained train dsf-scf-60hz`` (``--seed 1`` trains another
+draw into ``dsf-scf-60hz-seed1.pt``, beside the shipped entry); ``python -m spikebook.pretrained list``.
+
+Taught in: book chapters "SCF data: Table 1, first column", "Correlated posteriors" and "Real GCaMP6
+recordings".
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from typing import Any, Literal, NamedTuple
 import torch
 
 from spikebook.data.simulate import SimulationConfig, paper_datasets, simulate
-from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel
+from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel, MLphys
 from spikebook.recognition import DSF, DSNF, RecognitionModel
 from spikebook.saving import checkpoint_name, save_atomic
 from spikebook.training import FitResult, History, VimcoConfig, fit_vimco, seeded
@@ -68,6 +74,30 @@ class Recipe:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class GcampRecipe:
+    """How a network trained on real GCaMP6 recordings was made.
+
+    The protocol of :mod:`spikebook.experiments.table1_gcamp` (its ``train_network`` and then
+    ``sleep_network``): the paper's slow-baseline removal, one
+    MLphys model per one-minute segment started at MLspike's values for the indicator, VIMCO with checkpoint
+    selection and early stopping on a held-out bound, then the sleep phase. Trained on *all* neurons of the
+    indicator, where the chapter's cross-validation folds leave a quarter out; no label enters. What to expect
+    on new neurons is what the folds measure on theirs.
+
+    Attributes:
+        recognition: ``"DSF"`` or ``"DSNF"`` with their default (paper) layouts.
+        indicator: ``"GCaMP6s"`` or ``"GCaMP6f"`` (Chen et al. 2013, CASCADE curation).
+        fs: Frame rate of the recordings in Hz, the rate the network works at.
+        description: One line for :func:`available`.
+    """
+
+    recognition: Literal["DSF", "DSNF"]
+    indicator: Literal["GCaMP6s", "GCaMP6f"]
+    fs: float = 60.06
+    description: str = ""
+
+
 #: DS-NF costs ~1 s per step on a 2-core CPU at the paper's K = 64 and 20 chunks of 300 bins (the
 #: recurrent loop runs over every bin of every sample), so its recipe is cut to fit a CPU afternoon:
 #: K = 32 samples, 8 chunks of 250 bins (buffers 80/40), 1,500 steps (6,000 for SCF). On a GPU, use the paper's
@@ -90,6 +120,13 @@ RECIPES = {
     "dsnf-scdf-60hz": Recipe(
         "DSNF", "SCDF", DSNF_TRAINING, heldout_steps=600,
         description="DS-NF trained on SCDF simulations (paper ranges), 60 Hz",
+    ),
+    # cross-validated scores of the same protocol (4 folds, seed 0): chapter "Real GCaMP6 recordings"
+    "dsf-gcamp6s-60hz": GcampRecipe(
+        "DSF", "GCaMP6s", description="DS-F trained on the 7 GCaMP6s neurons of Chen et al. 2013, 60 Hz (CV r = 0.70)",
+    ),
+    "dsf-gcamp6f-60hz": GcampRecipe(
+        "DSF", "GCaMP6f", description="DS-F trained on the 11 GCaMP6f neurons of Chen et al. 2013, 60 Hz (CV r = 0.67)",
     ),
 }
 
@@ -115,13 +152,15 @@ class Pretrained(NamedTuple):
         history: training history (steps, train bound, held-out bound, nats per scored bin).
         recipe: how it was made.
         quick: whether it is a quick (toy) run.
+
+    For the real-data entries, ``generative`` holds one MLphys model per training segment.
     """
 
     name: str
     recognition: RecognitionModel
     generative: CalciumModel
     history: History
-    recipe: Recipe
+    recipe: Recipe | GcampRecipe
     quick: bool
 
 
@@ -143,7 +182,7 @@ class SupervisedPretrained(NamedTuple):
     meta: dict[str, Any]
 
 
-def _recipe(name: str) -> Recipe:
+def _recipe(name: str) -> Recipe | GcampRecipe:
     if name not in RECIPES:
         raise ValueError(f"unknown pretrained model {name!r}; known: {sorted(RECIPES) + sorted(SUPERVISED)}")
     return RECIPES[name]
@@ -165,9 +204,20 @@ def available() -> list[str]:
     return [name for name in [*RECIPES, *SUPERVISED] if checkpoint_path(name).exists()]
 
 
-def fresh_networks(recipe: Recipe, n_cells: int) -> tuple[RecognitionModel, CalciumModel]:
-    """An untrained recognition network and a generative model of ``n_cells`` cells at the initial values."""
+def fresh_networks(recipe: Recipe | GcampRecipe, n_cells: int) -> tuple[RecognitionModel, CalciumModel]:
+    """An untrained recognition network and a generative model of ``n_cells`` cells at the initial values.
+
+    For a :class:`GcampRecipe` the cells are training segments, with MLphys at the indicator's starting
+    values and unit noise (:func:`spikebook.experiments.table1_gcamp.initial_mlphys` starts the noise from
+    the data instead).
+    """
     recognition = DSF() if recipe.recognition == "DSF" else DSNF()
+    if isinstance(recipe, GcampRecipe):
+        # imported here: table1_gcamp pulls in pandas and OASIS
+        from spikebook.experiments.table1_gcamp import INITIAL_MLPHYS
+
+        values = {k: torch.full((n_cells,), v) for k, v in INITIAL_MLPHYS[recipe.indicator].items()}
+        return recognition, MLphys(**values, beta=torch.zeros(n_cells), sigma=torch.ones(n_cells), fs=recipe.fs)
     initial = dict(INITIAL_PARAMETERS[recipe.data])
     per_cell = {k: torch.full((n_cells,), float(v)) for k, v in initial.items() if k != "gamma"}
     gamma = torch.full((n_cells, 1), initial["gamma"])
@@ -181,12 +231,15 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
 
     Args:
         name: an entry of :data:`RECIPES`.
-        quick: train on a toy version (:data:`QUICK` sizes) and save it under ``<name>-quick.pt``.
+        quick: train on a toy version (:data:`QUICK` sizes; for the real-data entries the quick sizes of
+            :mod:`spikebook.experiments.table1_gcamp`) and save it under ``<name>-quick.pt``.
         progress: show a progress bar.
         seed: seed of the training run (the data always use seed 0); seeds other than 0 are saved
             beside the entry (:func:`checkpoint_path`) and loaded with ``load(name, seed=...)``.
     """
     recipe = _recipe(name)
+    if isinstance(recipe, GcampRecipe):
+        return _train_gcamp(name, recipe, quick, progress, seed)
     if quick:
         config = SimulationConfig(model=recipe.data, n_cells=QUICK["n_cells"], n_steps=QUICK["n_steps"], fs=recipe.fs)
         traces = simulate(config, seed=0).fluorescence
@@ -230,6 +283,27 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
     return result
 
 
+def _train_gcamp(name: str, recipe: GcampRecipe, quick: bool, progress: bool, seed: int) -> FitResult:
+    """:func:`train` for a real-data entry; the returned ``recognition`` is the network after the sleep phase.
+
+    Needs the Chen et al. (2013) recordings in ``SPIKEBOOK_DATA``
+    (:func:`spikebook.data.groundtruth.fetch_chen2013`).
+    """
+    from spikebook.experiments import table1_gcamp as tg  # imported here: pulls in pandas and OASIS
+
+    network = {"DSF": "DS-F", "DSNF": "DS-NF"}[recipe.recognition]
+    neurons = tg.load_neurons(recipe.indicator)
+    if quick:
+        neurons = neurons[: tg.QUICK["neurons"]]
+    path = checkpoint_path(name, quick, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result = tg.train_network(neurons, path, network, quick, progress, seed)
+    slept = tg.sleep_network(neurons, path, network, quick, seed)
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    save_atomic({**state, "recipe": dataclasses.asdict(recipe)}, path)
+    return result._replace(recognition=slept)
+
+
 def load(name: str, quick: bool = False, seed: int = 0) -> Pretrained | SupervisedPretrained:
     """Load a pretrained entry (a :class:`SupervisedPretrained` for the names in :data:`SUPERVISED`).
 
@@ -249,7 +323,7 @@ def load(name: str, quick: bool = False, seed: int = 0) -> Pretrained | Supervis
         raise FileNotFoundError(f"no checkpoint for {name!r} at {path}; make it with "
                                 f"`python -m spikebook.pretrained train {name}{flag}`")
     state = torch.load(path, map_location="cpu", weights_only=False)
-    n_cells = state["generative"]["raw_alpha"].shape[0]
+    n_cells = state["generative"]["raw_alpha"].shape[0]  # cells, or training segments for real data
     recognition, generative = fresh_networks(recipe, n_cells)
     recognition.load_state_dict(state["recognition"])
     generative.load_state_dict(state["generative"])

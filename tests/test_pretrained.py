@@ -56,10 +56,45 @@ def test_other_seeds_are_saved_beside_the_entry(checkpoint_dir):
         pretrained.load("attended-inception-spikefinder", seed=1)
 
 
+def test_real_data_entry_trains_on_every_neuron_and_loads_back(checkpoint_dir, data_root, monkeypatch):
+    import numpy as np
+
+    import spikebook
+    from spikebook.experiments import table1_gcamp as tg
+    from spikebook.generative import MLphys
+
+    torch.set_num_threads(1)
+    monkeypatch.setenv("SPIKEBOOK_DATA", str(data_root))
+    result = pretrained.train("dsf-gcamp6s-60hz", quick=True, progress=False)
+    state = torch.load(checkpoint_dir / "dsf-gcamp6s-60hz-quick.pt", weights_only=False)
+    neurons = tg.load_neurons("GCaMP6s", data_root)[: tg.QUICK["neurons"]]
+    assert state["train_neurons"] == [n.name for n in neurons]  # all of them: no fold is left out
+    assert state["recipe"]["indicator"] == "GCaMP6s" and state["sleep_steps"] == tg.QUICK["sleep_steps"]
+    loaded = pretrained.load("dsf-gcamp6s-60hz", quick=True)
+    assert isinstance(loaded.recognition, DSF) and isinstance(loaded.generative, MLphys)
+    assert loaded.generative.alpha.shape == (tg.QUICK["max_segments"],)  # one model per training segment
+    torch.testing.assert_close(loaded.generative.c0, result.generative.c0)
+    f = torch.randn(2, 500) * 0.1
+    torch.testing.assert_close(loaded.recognition.marginals(f), result.recognition.eval().marginals(f))
+    vimco = DSF()
+    vimco.load_state_dict(state["vimco_recognition"])  # the network before the sleep phase differs
+    assert not torch.allclose(vimco.marginals(f), result.recognition.marginals(f))
+    # by name through infer, at the recordings' frame rate (no resampling)
+    (checkpoint_dir / "dsf-gcamp6s-60hz-quick.pt").rename(checkpoint_dir / "dsf-gcamp6s-60hz.pt")
+    assert pretrained.available() == ["dsf-gcamp6s-60hz"]
+    trace = neurons[0].traces[0][:3_000]
+    probs = spikebook.infer(trace, fs=pretrained.RECIPES["dsf-gcamp6s-60hz"].fs, model="dsf-gcamp6s-60hz")
+    np.testing.assert_allclose(probs, result.recognition.marginals(torch.as_tensor(trace)[None])[0].detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_networks_follow_the_recipe():
     recognition, generative = pretrained.fresh_networks(pretrained.RECIPES["dsnf-scf-60hz"], n_cells=4)
     assert isinstance(recognition, DSNF)
     assert generative.alpha.shape == (4,) and generative.roots.shape == (4, 1)
+    recognition, generative = pretrained.fresh_networks(pretrained.RECIPES["dsf-gcamp6f-60hz"], n_cells=3)
+    assert isinstance(recognition, DSF) and generative.alpha.shape == (3,)
+    assert generative.fs == pretrained.RECIPES["dsf-gcamp6f-60hz"].fs
 
 
 def test_errors_name_the_fix(checkpoint_dir):

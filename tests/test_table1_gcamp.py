@@ -148,7 +148,7 @@ def test_fold_runs_and_the_sleep_phase_are_reproducible(data_root, tmp_path, mon
 
     monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path)
     neurons = load_neurons("GCaMP6s", data_root)[: tg.QUICK["neurons"]]
-    vimco = tg.train_fold(neurons, neuron_folds(len(neurons)), 0, "DS-F", quick=True, progress=False)
+    vimco = tg.train_fold(neurons, neuron_folds(len(neurons)), 0, "DS-F", quick=True, progress=False).recognition
     with pytest.raises(ValueError, match="no sleep phase"):
         tg.load_fold("GCaMP6s", "DS-F", 0, quick=True, stage="sleep")
 
@@ -167,7 +167,7 @@ def test_fold_runs_and_the_sleep_phase_are_reproducible(data_root, tmp_path, mon
         assert torch.equal(a, c)
     # and the VIMCO run itself is reproducible from its seed, whatever drew from torch's generator before
     torch.rand(10)
-    retrained = tg.train_fold(neurons, neuron_folds(len(neurons)), 0, "DS-F", quick=True, progress=False)
+    retrained = tg.train_fold(neurons, neuron_folds(len(neurons)), 0, "DS-F", quick=True, progress=False).recognition
     for a, b in zip(retrained.parameters(), before.parameters(), strict=True):
         assert torch.equal(a, b)
 

@@ -59,7 +59,7 @@ from spikebook.metrics import rebin_to_rate
 from spikebook.pretrained import DSNF_TRAINING
 from spikebook.recognition import DSF, DSNF, RecognitionModel
 from spikebook.saving import check_seed, checkpoint_name, save_atomic
-from spikebook.training import VimcoConfig, fit_sleep, fit_vimco, seeded
+from spikebook.training import FitResult, VimcoConfig, fit_sleep, fit_vimco, seeded
 
 __all__ = [
     "HELDOUT_FRAMES",
@@ -76,6 +76,7 @@ __all__ = [
     "GcampResult",
     "cdec_predictions",
     "cut_segments",
+    "entry_scores",
     "fig3_example",
     "fold_checkpoint",
     "initial_mlphys",
@@ -94,9 +95,11 @@ __all__ = [
     "score_neuron",
     "shift_frames",
     "sleep_fold",
+    "sleep_network",
     "summarize",
     "timing_curves",
     "train_fold",
+    "train_network",
     "training_neurons",
 ]
 
@@ -301,21 +304,25 @@ def fold_checkpoint(indicator: Indicator, network: Network, fold: int, quick: bo
                                             quick, seed)
 
 
-def train_fold(
-    neurons: list[GcampNeuron],
-    folds: np.ndarray,
-    fold: int,
+def train_network(
+    train: list[GcampNeuron],
+    path: Path,
     network: Network = "DS-F",
     quick: bool = False,
     progress: bool = True,
     seed: int = 0,
-) -> RecognitionModel:
-    """Train a recognition network with VIMCO on the neurons outside ``fold`` and save it.
+) -> FitResult:
+    """Train a recognition network with VIMCO on the segments of ``train`` and save it at ``path``.
+
+    The protocol of the module docstring: one MLphys model per segment from :func:`initial_mlphys`, the
+    last :data:`HELDOUT_FRAMES` frames of every segment held out for checkpoint selection, early stopping on
+    that held-out bound. The checkpoint holds the network, the per-segment models, the history and the
+    training neurons' names.
 
     Returns:
-        The trained network (best held-out bound), in eval mode.
+        What :func:`~spikebook.training.fit_vimco` returns: the network and the per-segment models at the
+        best held-out bound, and the history.
     """
-    train = training_neurons(neurons, folds, fold)
     segments = cut_segments(train, QUICK["max_segments"] if quick else None)  # (C, SEGMENT_FRAMES)
     traces = torch.as_tensor(segments)[None]  # (1, C, T)
     fs = train[0].fs
@@ -335,16 +342,30 @@ def train_fold(
         progress=progress,
     )
     save_atomic({"recognition": result.recognition.state_dict(), "generative": result.generative.state_dict(),
-                 "history": tuple(result.history), "best_step": result.best_step, "fold": fold,
-                 "train_neurons": [n.name for n in train]}, fold_checkpoint(train[0].indicator, network, fold, quick, seed))
-    return result.recognition.eval()
+                 "history": tuple(result.history), "best_step": result.best_step,
+                 "train_neurons": [n.name for n in train]}, path)
+    return result
 
 
-def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[GcampNeuron],
-               quick: bool = False, seed: int = 0) -> RecognitionModel:
-    """The sleep phase of one fold: train its VIMCO network on traces simulated from the learned models.
+def train_fold(
+    neurons: list[GcampNeuron],
+    folds: np.ndarray,
+    fold: int,
+    network: Network = "DS-F",
+    quick: bool = False,
+    progress: bool = True,
+    seed: int = 0,
+) -> FitResult:
+    """:func:`train_network` on the neurons outside ``fold``, saved at :func:`fold_checkpoint`."""
+    return train_network(training_neurons(neurons, folds, fold),
+                         fold_checkpoint(neurons[0].indicator, network, fold, quick, seed), network, quick, progress, seed)
 
-    VIMCO (:func:`train_fold`) learns one MLphys model per training segment and the recognition network
+
+def sleep_network(train: list[GcampNeuron], path: Path, network: Network = "DS-F", quick: bool = False,
+                  seed: int = 0) -> RecognitionModel:
+    """The sleep phase: train the VIMCO network saved at ``path`` on traces simulated from its learned models.
+
+    VIMCO (:func:`train_network`) learns one MLphys model per training segment and the recognition network
     jointly, by the importance-weighted bound. This phase keeps those generative models fixed and
     continues training the network on pairs :math:`(s, f)` drawn from them
     (:func:`~spikebook.training.fit_sleep`: spikes from the 0.9 Hz prior, traces from each segment's
@@ -354,12 +375,13 @@ def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[
     than where the VIMCO gradient happens to reach. The checkpoint keeps both networks
     (``"vimco_recognition"`` and the final ``"recognition"``).
 
+    Args:
+        train: The neurons the network was trained on (their segments fix the learned models' order).
+
     Returns:
         The network after the sleep phase, in eval mode.
     """
-    path = fold_checkpoint(indicator, network, fold, quick, seed)
     state = torch.load(path, map_location="cpu", weights_only=False)
-    train = training_neurons(neurons, neuron_folds(len(neurons)), fold)
     generative, segments = learned_mlphys(train, state, quick)
     vimco_state = state.get("vimco_recognition", state["recognition"])
     model = _new_network(network)
@@ -371,6 +393,13 @@ def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[
                  sleep_steps=steps)
     save_atomic(state, path)
     return model.cpu().eval()
+
+
+def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[GcampNeuron],
+               quick: bool = False, seed: int = 0) -> RecognitionModel:
+    """:func:`sleep_network` for the network of one fold."""
+    train = training_neurons(neurons, neuron_folds(len(neurons)), fold)
+    return sleep_network(train, fold_checkpoint(indicator, network, fold, quick, seed), network, quick, seed)
 
 
 def load_fold(indicator: Indicator, network: Network, fold: int, quick: bool = False,
@@ -403,6 +432,17 @@ def score_neuron(predictions: list[np.ndarray], neuron: GcampNeuron) -> float:
     pred = np.concatenate([_binned(p, neuron.fs) for p in predictions])
     true = np.concatenate([_binned(s, neuron.fs) for s in neuron.spikes])
     return float(np.corrcoef(pred, true)[0, 1])
+
+
+def entry_scores(neurons: list[GcampNeuron], name: str) -> np.ndarray:
+    """Per-neuron scores (:func:`score_neuron`) of a pretrained entry applied by name, as a user would.
+
+    Every recording goes through :func:`spikebook.infer` at its frame rate (resampled to the entry's rate
+    if that differs). Which traces the entry has seen is up to the entry: the simulation ones
+    (``dsf-scf-60hz``, ...) saw none of these, the real-data ones (``dsf-gcamp6s-60hz``, ...) were trained
+    on them without labels.
+    """
+    return np.array([score_neuron([infer(t, n.fs, name) for t in n.traces], n) for n in neurons])
 
 
 def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
