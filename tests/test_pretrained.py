@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+import spikebook
 from spikebook import pretrained
-from spikebook.generative import SCDF
+from spikebook.generative import SCDF, MLphys
 from spikebook.recognition import DSF, DSNF
 
 
@@ -57,11 +59,7 @@ def test_other_seeds_are_saved_beside_the_entry(checkpoint_dir):
 
 
 def test_real_data_entry_trains_on_every_neuron_and_loads_back(checkpoint_dir, data_root, monkeypatch):
-    import numpy as np
-
-    import spikebook
     from spikebook.experiments import table1_gcamp as tg
-    from spikebook.generative import MLphys
 
     torch.set_num_threads(1)
     monkeypatch.setenv("SPIKEBOOK_DATA", str(data_root))
