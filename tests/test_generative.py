@@ -11,6 +11,7 @@ import torch
 
 from spikebook.generative import SCDF, SCF, BernoulliPrior, MLphys, hill_from_polynomial
 from spikebook.generative.constraints import POSITIVE, REAL, UNIT_INTERVAL, Constrained
+from spikebook.generative.drift import predicted_variance
 from spikebook.generative.dynamics import first_order_scan
 
 
@@ -79,8 +80,9 @@ def test_per_cell_parameters_broadcast_over_samples():
         lambda: MLphys(tau_on=0.05, eta=torch.tensor([0.8, 1.4]), omega=0.5, sigma=0.05),
         lambda: MLphys(tau_on=0.05, eta=1.2, euler=True, sigma=0.05),
         lambda: MLphys(tau_on=0.05, eta=1.3, omega=0.5, sigma=0.05, delay=torch.tensor([0.3, 0.6])),
+        lambda: MLphys(tau_on=0.05, eta=1.3, sigma=torch.tensor([0.05, 0.08]), drift=torch.tensor([0.01, 0.03])),
     ],
-    ids=["SCF-AR2", "SCDF", "SCDF-euler", "MLphys", "MLphys-euler", "MLphys-delay"],
+    ids=["SCF-AR2", "SCDF", "SCDF-euler", "MLphys", "MLphys-euler", "MLphys-delay", "MLphys-drift"],
 )
 def test_gradcheck_log_prob_all_parameters(make):
     """d log p / d raw parameter, for every parameter, against finite differences."""
@@ -296,3 +298,47 @@ def test_mlphys_without_delay_is_eq4_and_keeps_its_parameters():
 def test_mlphys_delay_outside_open_interval_raises(delay):
     with pytest.raises(ValueError, match="delay"):
         MLphys(delay=delay)
+
+
+# --- drifting baseline ---------------------------------------------------------------------
+
+
+def random_walk_covariance(sigma: float, nu: float, n_steps: int) -> torch.Tensor:
+    """Cov(f - mean) of the drifting-baseline model: b_0 ~ N(0, sigma^2), steps N(0, nu^2), white noise."""
+    t = torch.arange(n_steps, dtype=torch.float64)
+    return sigma**2 + nu**2 * torch.minimum(t[:, None], t[None, :]) + sigma**2 * torch.eye(n_steps)
+
+
+@pytest.mark.parametrize(("sigma", "nu"), [(0.05, 0.01), (0.03, 0.2), (1.0, 1e-4)])
+def test_drift_log_prob_is_the_dense_gaussian_with_the_baseline_integrated_out(sigma, nu):
+    model = MLphys(eta=1.3, omega=0.3, sigma=sigma, drift=nu)
+    spikes = spike_train((3, 60), p=0.1)
+    f = model.sample(spikes)
+    dense = torch.distributions.MultivariateNormal(model.mean(spikes), random_walk_covariance(sigma, nu, 60))
+    torch.testing.assert_close(model.log_prob(f, spikes), dense.log_prob(f))
+
+
+def test_drift_predicted_variance_follows_the_riccati_recursion():
+    sigma, nu = torch.tensor([[0.05], [0.5]]), torch.tensor([[0.002], [0.3]])
+    expected = [sigma**2]
+    for _ in range(199):
+        v = expected[-1]
+        expected.append(v * sigma**2 / (v + sigma**2) + nu**2)
+    torch.testing.assert_close(predicted_variance(sigma, nu, 200), torch.cat(expected, -1))
+
+
+def test_drift_samples_have_the_model_covariance():
+    sigma, nu, n = 0.05, 0.02, 20
+    model = MLphys(sigma=sigma, drift=nu, alpha=0.0 + 1e-9)  # no spike signal: f - beta is baseline + noise
+    f = model.sample(torch.zeros(40_000, n), torch.Generator().manual_seed(0))
+    empirical = torch.cov((f - model.beta).T)
+    expected = random_walk_covariance(sigma, nu, n)
+    assert (empirical - expected).abs().max() < 5 * expected.max() * math.sqrt(2 / 40_000)
+
+
+def test_mlphys_without_drift_has_no_drift_parameter():
+    plain = MLphys()
+    assert not plain.drifting and "raw_drift" not in dict(plain.named_parameters())
+    assert MLphys(drift=0.01).drifting
+    with pytest.raises(ValueError, match="drift"):
+        MLphys(drift=0.0)

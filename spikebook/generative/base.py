@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from spikebook.generative.constraints import POSITIVE, REAL, UNIT_INTERVAL, Constrained, as_float_tensor
+from spikebook.generative.drift import random_walk_log_prob_per_step, sample_random_walk
 from spikebook.generative.dynamics import ar_calcium
 
 
@@ -101,6 +102,7 @@ class CalciumModel(nn.Module):
     alpha = Constrained(POSITIVE, "gain alpha: fluorescence per unit of indicator state")
     beta = Constrained(REAL, "baseline fluorescence beta")
     sigma = Constrained(POSITIVE, "standard deviation sigma of the measurement noise")
+    drift = Constrained(POSITIVE, "standard deviation nu of the baseline's random-walk step (optional)")
 
     @property
     def delta(self) -> Tensor:
@@ -124,6 +126,11 @@ class CalciumModel(nn.Module):
         """Time constants in seconds of the calcium kernel, :math:`\\tau_i = -1 / (f_s \\log r_i)`."""
         return -1.0 / (fs * torch.log(self.roots))
 
+    @property
+    def drifting(self) -> bool:
+        """Whether the baseline drifts (a ``drift`` :math:`\\nu` was assigned; :mod:`spikebook.generative.drift`)."""
+        return "raw_drift" in self._parameters
+
     def calcium(self, spikes: Tensor) -> Tensor:
         """Calcium :math:`c_t` of eq. (2), shape ``(..., C, T)``."""
         return ar_calcium(check_spikes(spikes), self.roots, self.delta)
@@ -137,10 +144,14 @@ class CalciumModel(nn.Module):
         return self.alpha.unsqueeze(-1) * self.indicator(check_spikes(spikes)) + self.beta.unsqueeze(-1)
 
     def sample(self, spikes: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """Draw :math:`f \\sim p_\\theta(f \\mid s)`, same shape as ``spikes``."""
+        """Draw :math:`f \\sim p_\\theta(f \\mid s)`, same shape as ``spikes`` (with the drifting baseline
+        when the model has one)."""
         mean = self.mean(spikes)
+        sigma = self.sigma.unsqueeze(-1)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
-        return mean + self.sigma.unsqueeze(-1) * noise
+        if self.drifting:
+            mean = mean + sample_random_walk(mean.shape, sigma, self.drift.unsqueeze(-1), generator)
+        return mean + sigma * noise
 
     def log_prob_per_step(self, f: Tensor, spikes: Tensor) -> Tensor:
         r"""Gaussian log-likelihood of each time step, :math:`\log \mathcal N(f_t; \alpha x_t + \beta, \sigma^2)`.
@@ -156,6 +167,8 @@ class CalciumModel(nn.Module):
         spikes = check_spikes(spikes)
         check_trace(f, spikes)
         sigma = self.sigma.unsqueeze(-1)
+        if self.drifting:
+            return random_walk_log_prob_per_step(f - self.mean(spikes), sigma, self.drift.unsqueeze(-1))
         z = (f - self.mean(spikes)) / sigma
         return -0.5 * z**2 - torch.log(sigma) - 0.5 * math.log(2 * math.pi)
 

@@ -60,6 +60,8 @@ class MLphys(CalciumModel):
         euler: use the (clamped) forward-Euler step of eq. (4).
         delay: sub-frame delay :math:`d` of the calcium influx in frames, in the open interval (0, 1),
             ``()`` or ``(C,)``; ``None`` for none.
+        drift: s.d. :math:`\\nu` of the random-walk step of a drifting baseline (MLspike's drift, not in
+            eq. 4; :mod:`spikebook.generative.drift`), ``()`` or ``(C,)``; ``None`` for a constant baseline.
 
     References:
         Speiser et al. 2017, eq. (4); Deneux et al. 2016, Nat. Commun. 7:12190 (MLspike).
@@ -86,6 +88,7 @@ class MLphys(CalciumModel):
         fs: float = 60.0,
         euler: bool = False,
         delay: float | Tensor | None = None,
+        drift: float | Tensor | None = None,
     ) -> None:
         super().__init__()
         if fs <= 0:
@@ -105,6 +108,8 @@ class MLphys(CalciumModel):
         self.euler = euler
         if delay is not None:
             self.delay = delay
+        if drift is not None:
+            self.drift = drift
 
     @property
     def delayed(self) -> bool:
