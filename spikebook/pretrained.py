@@ -366,8 +366,9 @@ def _main() -> None:
     train_cmd.add_argument("--seed", type=int, default=0, help="training seed (default 0, the shipped entry)")
     args = parser.parse_args()
     if args.command == "list":
-        for name, recipe in RECIPES.items():
-            print(f"{name:16s} {'on disk' if checkpoint_path(name).exists() else 'missing':8s} {recipe.description}")
+        descriptions = {**{name: recipe.description for name, recipe in RECIPES.items()}, **SUPERVISED}
+        for name, description in descriptions.items():
+            print(f"{name:30s} {'on disk' if checkpoint_path(name).exists() else 'missing':8s} {description}")
     else:
         result = train(args.name, quick=args.quick, seed=args.seed)
         print(f"best held-out bound {result.best_bound:.4f} nats/bin at step {result.best_step}")

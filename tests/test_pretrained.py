@@ -100,3 +100,12 @@ def test_errors_name_the_fix(checkpoint_dir):
         pretrained.load("cascade-universal")
     with pytest.raises(FileNotFoundError, match="python -m spikebook.pretrained train dsf-scf-60hz"):
         pretrained.load("dsf-scf-60hz")
+
+
+def test_command_line_list_names_every_entry(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["python -m spikebook.pretrained", "list"])
+    pretrained._main()
+    lines = capsys.readouterr().out.splitlines()
+    listed = {line.split()[0]: line.split()[1] for line in lines}
+    assert set(listed) == set(pretrained.RECIPES) | set(pretrained.SUPERVISED)
+    assert {name for name, state in listed.items() if state == "on"} == set(pretrained.available())
