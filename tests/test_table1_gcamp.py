@@ -210,3 +210,52 @@ def test_other_seeds_train_into_their_own_files_and_average_as_an_ensemble(data_
     for bad in ((), (0, 0), (-1,), (True,), (1.0,)):
         with pytest.raises(ValueError, match="seeds"):
             tg.method_name("DS-F", bad)
+
+
+def test_drifting_baseline_runs_train_into_their_own_files_and_keep_their_drift(data_root, tmp_path, monkeypatch):
+    from spikebook.experiments import table1_gcamp as tg
+
+    monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path)
+    assert tg.fold_checkpoint("GCaMP6f", "DS-F", 1, drift=True).name == "dsf-gcamp6f-drift-fold1.pt"
+    assert tg.method_name("DS-F", drift=True) == "DS-F, drifting baseline"
+    assert tg.method_name("DS-F", (2,), drift=True) == "DS-F, drifting baseline, seed 2"
+    segments = np.random.default_rng(0).standard_normal((3, 600)).astype(np.float32)
+    start = initial_mlphys("GCaMP6s", segments, 60.0, drift=True)
+    assert not initial_mlphys("GCaMP6s", segments, 60.0).drifting
+    torch.testing.assert_close(start.drift, start.sigma * tg.DRIFT_START)
+
+    result = tg.run(("GCaMP6s",), ("DS-F",), quick=True, root=data_root, progress=False, drift=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"dsf-gcamp6s-drift-fold{k}-quick.pt" for k in range(4)]
+    assert set(result.cells.method) == {"DS-F, drifting baseline", "DS-F, drifting baseline, VIMCO only", "CDEC"}
+    neurons = load_neurons("GCaMP6s", data_root)[: tg.QUICK["neurons"]]
+    train = tg.training_neurons(neurons, neuron_folds(len(neurons)), 0)
+    _, state = tg.load_fold("GCaMP6s", "DS-F", 0, quick=True, drift=True)
+    generative, trained_on = tg.learned_mlphys(train, state, quick=True)
+    assert generative.drifting
+    torch.testing.assert_close(generative.state_dict()["raw_drift"], state["generative"]["raw_drift"])
+    unlearned = tg.initial_mlphys("GCaMP6s", trained_on, train[0].fs, drift=True)
+    assert not torch.equal(generative.drift, unlearned.drift)  # VIMCO learned it
+
+
+class _TrueSpikes:
+    """A stand-in recognition model whose every sample is the true spike train."""
+
+    def __init__(self, spikes: torch.Tensor) -> None:
+        self.spikes = spikes
+
+    def sample(self, f, n, generator=None):
+        return self.spikes.expand(n, *self.spikes.shape)
+
+
+def test_slow_residual_power_is_one_for_white_noise_and_large_under_drift():
+    from spikebook.experiments.table1_gcamp import slow_residual_power
+    from spikebook.generative import MLphys
+
+    generator = torch.Generator().manual_seed(0)
+    spikes = (torch.rand(20, 3_600, generator=generator) < 0.015).float()
+    constant = MLphys(sigma=0.05, alpha=0.2, fs=60.0)
+    drifting = MLphys(sigma=0.05, alpha=0.2, fs=60.0, drift=0.005)
+    white = slow_residual_power(_TrueSpikes(spikes), constant, constant.sample(spikes, generator).detach().numpy())
+    assert white.shape == (20,) and np.mean(white) == pytest.approx(1.0, abs=0.15)
+    drift = slow_residual_power(_TrueSpikes(spikes), constant, drifting.sample(spikes, generator).detach().numpy())
+    assert np.median(drift) > 10

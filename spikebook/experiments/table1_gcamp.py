@@ -13,6 +13,11 @@ Protocol (the paper's, with the choices it leaves open made explicit):
 * **Generative model.** MLphys (eq. 4) with its own parameters for every one-minute segment of every
   training recording (gain, baseline and noise drift between segments and recordings), initialised at
   the values of :data:`INITIAL_MLPHYS` and learned with VIMCO.
+* **Drifting baseline (optional, not in the paper).** ``drift=True`` (``--drift``) adds MLspike's random-walk
+  baseline to every segment's MLphys (:mod:`spikebook.generative.drift`, integrated out exactly), its step
+  s.d. learned per segment from :data:`DRIFT_START`; those networks get their own checkpoints and rows
+  (``"DS-F, drifting baseline"``). Motivated without labels: the residuals of the constant-baseline fits
+  keep slow structure, and the held-out bound rises with the drift.
 * **Sleep phase** (:func:`sleep_fold`). After VIMCO, the recognition network is trained further on traces
   simulated from the learned per-segment models (wake-sleep: θ from the data, then φ for that θ);
   :data:`SLEEP_STEPS` steps. Both networks are scored: ``"DS-F"`` is the final one, ``"DS-F, VIMCO
@@ -62,6 +67,7 @@ from spikebook.saving import check_seed, checkpoint_name, save_atomic
 from spikebook.training import FitResult, VimcoConfig, fit_sleep, fit_vimco, seeded
 
 __all__ = [
+    "DRIFT_START",
     "HELDOUT_FRAMES",
     "INITIAL_MLPHYS",
     "MLSPIKE_GCAMP6S",
@@ -96,6 +102,7 @@ __all__ = [
     "shift_frames",
     "sleep_fold",
     "sleep_network",
+    "slow_residual_power",
     "summarize",
     "timing_curves",
     "train_fold",
@@ -148,6 +155,12 @@ HELDOUT_FRAMES = 600
 #: Prior spike rate (Hz) during training: the simulations' 0.9 Hz (0.015 per 60 Hz bin), not the
 #: labels' rate, which an unsupervised method does not know.
 PRIOR_RATE_HZ = 0.9
+#: Start of the random-walk step s.d. of the optional drifting baseline (``drift=True``;
+#: :mod:`spikebook.generative.drift`), as a fraction of each segment's noise s.d.: a walk of :math:`\sigma/30`
+#: per frame wanders by about :math:`0.4\,\sigma` in 2 s, the size of the slow structure left in the residuals
+#: of the constant-baseline fits (label-free: the residual of the learned model under the network's spikes). It
+#: is learned per segment from there.
+DRIFT_START = 1 / 30
 #: How long both networks train: early stopping on the held-out bound. A fold stops after
 #: :data:`PATIENCE_EVALUATIONS` evaluations without a better bound (2,000 steps for DS-F, evaluated every 200;
 #: 1,000 for DS-NF, every 100), not before step 3,000 and at the latest after 10,000. With a fixed 6,000 steps,
@@ -264,17 +277,19 @@ def cut_segments(
     return np.stack(segs[:max_segments] if max_segments else segs)
 
 
-def initial_mlphys(indicator: Indicator, segments: np.ndarray, fs: float) -> MLphys:
+def initial_mlphys(indicator: Indicator, segments: np.ndarray, fs: float, drift: bool = False) -> MLphys:
     """MLphys with one parameter set per segment at :data:`INITIAL_MLPHYS`; noise from the data.
 
     The noise level starts at a robust estimate per segment, the median absolute first difference
     divided by :math:`0.6745\\sqrt2` (label-free); the baseline at 0 (the trace's baseline was removed).
+    With ``drift``, the baseline drifts (MLspike's random walk, not in eq. 4), its step s.d. starting at
+    :data:`DRIFT_START` times the noise s.d.
     """
     n = len(segments)
     noise = np.median(np.abs(np.diff(segments, axis=1)), axis=1) / (0.6745 * math.sqrt(2))
     values = {k: torch.full((n,), v) for k, v in INITIAL_MLPHYS[indicator].items()}
-    return MLphys(**values, beta=torch.zeros(n), sigma=torch.as_tensor(np.maximum(noise, 1e-3), dtype=torch.float32),
-                  fs=fs)
+    sigma = torch.as_tensor(np.maximum(noise, 1e-3), dtype=torch.float32)
+    return MLphys(**values, beta=torch.zeros(n), sigma=sigma, fs=fs, drift=sigma * DRIFT_START if drift else None)
 
 
 def training_neurons(neurons: list[GcampNeuron], folds: np.ndarray, fold: int) -> list[GcampNeuron]:
@@ -285,23 +300,66 @@ def training_neurons(neurons: list[GcampNeuron], folds: np.ndarray, fold: int) -
 def learned_mlphys(train: list[GcampNeuron], state: dict, quick: bool) -> tuple[MLphys, np.ndarray]:
     """A fold's per-segment MLphys models as VIMCO learned them, with the training segments they belong to."""
     segments = cut_segments(train, QUICK["max_segments"] if quick else None)
-    generative = initial_mlphys(train[0].indicator, segments, train[0].fs)
+    generative = initial_mlphys(train[0].indicator, segments, train[0].fs, drift="raw_drift" in state["generative"])
     generative.load_state_dict(state["generative"])
     return generative, segments
+
+
+def slow_residual_power(
+    recognition: RecognitionModel,
+    generative: MLphys,
+    segments: np.ndarray,
+    cutoff_hz: float = 0.5,
+    n_samples: int = 8,
+    seed: int = 0,
+) -> np.ndarray:
+    """Per segment, the slow power left in the residual, in units of what the model's white noise explains.
+
+    The residual :math:`r = f - \\bar F` is the segment minus the mean, over ``n_samples`` spike trains
+    drawn from ``recognition``, of the model's noise-free fluorescence :math:`\\alpha d_t + \\beta`. Its
+    Welch power spectral density between 0 and ``cutoff_hz`` is divided by the white-noise level :math:`2\\sigma^2/f_s`
+    that a constant-baseline model (eq. 4) assumes. About 1: the noise term explains the slow part of the
+    residual. Much more than 1: slow structure (a drifting baseline, or slow misfit) that the model has no
+    term for. No label enters.
+
+    Args:
+        recognition: The network whose samples explain the spikes.
+        generative: One MLphys parameter set per segment (``C`` cells).
+        segments: The segments the parameters belong to, ``(C, T)``.
+        cutoff_hz: Upper edge of the slow band.
+        n_samples: Spike trains drawn per segment.
+        seed: Seed of the draws.
+
+    Returns:
+        One ratio per segment, ``(C,)``.
+    """
+    from scipy.signal import welch
+
+    f = torch.as_tensor(segments, dtype=torch.float32)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        residual = (f - generative.mean(recognition.sample(f, n_samples, generator)).mean(0)).numpy()
+    freqs, power = welch(residual, fs=generative.fs, nperseg=min(1024, residual.shape[-1]), axis=-1)
+    white = 2.0 * generative.sigma.detach().numpy() ** 2 / generative.fs
+    slow = (freqs > 0) & (freqs < cutoff_hz)  # Welch removes each window's mean: the 0 Hz bin is empty
+    return power[:, slow].mean(-1) / white
 
 
 def _new_network(network: Network) -> RecognitionModel:
     return DSF() if network == "DS-F" else DSNF()
 
 
-def fold_checkpoint(indicator: Indicator, network: Network, fold: int, quick: bool = False, seed: int = 0) -> Path:
+def fold_checkpoint(indicator: Indicator, network: Network, fold: int, quick: bool = False, seed: int = 0,
+                    drift: bool = False) -> Path:
     """Where the recognition network of one fold is saved (small: weights and history only).
 
     Seed 0 is the shipped run (``dsf-gcamp6s-fold0.pt``); other seeds get their own files
-    (``dsf-gcamp6s-fold0-seed1.pt``), so training another seed never overwrites it.
+    (``dsf-gcamp6s-fold0-seed1.pt``), so training another seed never overwrites it; so do networks trained
+    with a drifting baseline (``dsf-gcamp6s-drift-fold0.pt``).
     """
-    return CHECKPOINT_DIR / checkpoint_name(f"{network.lower().replace('-', '')}-{indicator.lower()}-fold{fold}",
-                                            quick, seed)
+    variant = "-drift" if drift else ""
+    return CHECKPOINT_DIR / checkpoint_name(
+        f"{network.lower().replace('-', '')}-{indicator.lower()}{variant}-fold{fold}", quick, seed)
 
 
 def train_network(
@@ -311,10 +369,12 @@ def train_network(
     quick: bool = False,
     progress: bool = True,
     seed: int = 0,
+    drift: bool = False,
 ) -> FitResult:
     """Train a recognition network with VIMCO on the segments of ``train`` and save it at ``path``.
 
-    The protocol of the module docstring: one MLphys model per segment from :func:`initial_mlphys`, the
+    The protocol of the module docstring: one MLphys model per segment from :func:`initial_mlphys` (with a
+    drifting baseline if ``drift``), the
     last :data:`HELDOUT_FRAMES` frames of every segment held out for checkpoint selection, early stopping on
     that held-out bound. The checkpoint holds the network, the per-segment models, the history and the
     training neurons' names.
@@ -333,7 +393,7 @@ def train_network(
         recognition = _new_network(network)
     result = fit_vimco(
         recognition,
-        initial_mlphys(train[0].indicator, segments, fs),
+        initial_mlphys(train[0].indicator, segments, fs, drift),
         traces[..., :-HELDOUT_FRAMES],
         config,
         prior=BernoulliPrior(PRIOR_RATE_HZ, fs),
@@ -355,10 +415,12 @@ def train_fold(
     quick: bool = False,
     progress: bool = True,
     seed: int = 0,
+    drift: bool = False,
 ) -> FitResult:
     """:func:`train_network` on the neurons outside ``fold``, saved at :func:`fold_checkpoint`."""
     return train_network(training_neurons(neurons, folds, fold),
-                         fold_checkpoint(neurons[0].indicator, network, fold, quick, seed), network, quick, progress, seed)
+                         fold_checkpoint(neurons[0].indicator, network, fold, quick, seed, drift), network, quick,
+                         progress, seed, drift)
 
 
 def sleep_network(train: list[GcampNeuron], path: Path, network: Network = "DS-F", quick: bool = False,
@@ -396,25 +458,27 @@ def sleep_network(train: list[GcampNeuron], path: Path, network: Network = "DS-F
 
 
 def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[GcampNeuron],
-               quick: bool = False, seed: int = 0) -> RecognitionModel:
+               quick: bool = False, seed: int = 0, drift: bool = False) -> RecognitionModel:
     """:func:`sleep_network` for the network of one fold."""
     train = training_neurons(neurons, neuron_folds(len(neurons)), fold)
-    return sleep_network(train, fold_checkpoint(indicator, network, fold, quick, seed), network, quick, seed)
+    return sleep_network(train, fold_checkpoint(indicator, network, fold, quick, seed, drift), network, quick, seed)
 
 
 def load_fold(indicator: Indicator, network: Network, fold: int, quick: bool = False,
-              stage: Stage = "sleep", seed: int = 0) -> tuple[RecognitionModel, dict]:
+              stage: Stage = "sleep", seed: int = 0, drift: bool = False) -> tuple[RecognitionModel, dict]:
     """A saved fold network (eval mode) and its checkpoint dictionary.
 
     Args:
         stage: ``"sleep"``: the final network (after :func:`sleep_fold`); ``"vimco"``: the network as
             VIMCO left it.
         seed: The training seed of the run (:func:`fold_checkpoint`).
+        drift: Whether the run's generative models had a drifting baseline (:func:`fold_checkpoint`).
 
     Raises:
         ValueError: if ``stage="sleep"`` and the fold has had no sleep phase yet.
     """
-    state = torch.load(fold_checkpoint(indicator, network, fold, quick, seed), map_location="cpu", weights_only=False)
+    state = torch.load(fold_checkpoint(indicator, network, fold, quick, seed, drift), map_location="cpu",
+                       weights_only=False)
     if stage == "sleep" and "sleep_steps" not in state:
         raise ValueError(f"fold {fold} of {network} on {indicator} has no sleep phase yet: run sleep_fold")
     model = _new_network(network)
@@ -452,18 +516,21 @@ def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
     return seeds
 
 
-def method_name(network: Network, seeds: Sequence[int] = (0,)) -> str:
+def method_name(network: Network, seeds: Sequence[int] = (0,), drift: bool = False) -> str:
     """The name of a network's rows in the results: ``"DS-F"`` for the shipped seed 0, ``"DS-F, seed 3"``
-    for another seed, ``"DS-F, 6-seed ensemble"`` for the mean of several seeds' marginals."""
+    for another seed, ``"DS-F, 6-seed ensemble"`` for the mean of several seeds' marginals; trained with a
+    drifting baseline, ``"DS-F, drifting baseline"`` (``..., seed 3``)."""
     seeds = _check_seeds(seeds)
+    name = f"{network}, drifting baseline" if drift else network
     if seeds == (0,):
-        return network
-    return f"{network}, seed {seeds[0]}" if len(seeds) == 1 else f"{network}, {len(seeds)}-seed ensemble"
+        return name
+    return f"{name}, seed {seeds[0]}" if len(seeds) == 1 else f"{name}, {len(seeds)}-seed ensemble"
 
 
 def network_predictions(
     neurons: list[GcampNeuron], network: Network = "DS-F", stage: Stage = "sleep", quick: bool = False,
     seeds: Sequence[int] = (0,),
+    drift: bool = False,
 ) -> list[list[np.ndarray]]:
     """Cross-validated marginals: every neuron's recordings inferred by the fold network that never saw it.
 
@@ -474,6 +541,7 @@ def network_predictions(
         quick: Use the quick-mode checkpoints.
         seeds: Training seeds of the fold networks; with several, the prediction is the mean of their
             marginals (an ensemble of independently trained networks, not the paper's method).
+        drift: Use the networks trained with a drifting baseline (:func:`fold_checkpoint`).
 
     Returns:
         Per neuron, one marginal spike probability per recording, each ``(T_i,)``.
@@ -482,7 +550,7 @@ def network_predictions(
     folds = neuron_folds(len(neurons))
     out: list[list[np.ndarray]] = [[] for _ in neurons]
     for fold in range(N_FOLDS):
-        models = [load_fold(neurons[0].indicator, network, fold, quick, stage, seed)[0] for seed in seeds]
+        models = [load_fold(neurons[0].indicator, network, fold, quick, stage, seed, drift)[0] for seed in seeds]
         for i, (neuron, k) in enumerate(zip(neurons, folds, strict=True)):
             if k == fold:
                 out[i] = [np.mean([infer(t, neuron.fs, m, model_fs=neuron.fs) for m in models], axis=0)
@@ -575,6 +643,7 @@ def run(
     root: str | Path | None = None,
     progress: bool = True,
     seeds: Sequence[int] = (0,),
+    drift: bool = False,
 ) -> GcampResult:
     """Cross-validated scores of the networks (trained or loaded per fold) and of CDEC, per neuron.
 
@@ -587,6 +656,8 @@ def run(
         progress: Progress bars.
         seeds: Training seeds (:func:`fold_checkpoint`); several are scored as one ensemble
             (:func:`network_predictions`), named by :func:`method_name`.
+        drift: Train (or load) the networks with a drifting baseline in their generative models
+            (:func:`initial_mlphys`); their rows are named by :func:`method_name`.
     """
     seeds = _check_seeds(seeds)
     rows = []
@@ -598,14 +669,14 @@ def run(
         for network in networks:
             for fold in range(N_FOLDS):
                 for seed in seeds:
-                    path = fold_checkpoint(indicator, network, fold, quick, seed)
+                    path = fold_checkpoint(indicator, network, fold, quick, seed, drift)
                     if retrain or not path.exists():
-                        train_fold(neurons, folds, fold, network, quick, progress, seed)
+                        train_fold(neurons, folds, fold, network, quick, progress, seed, drift)
                     if "sleep_steps" not in torch.load(path, map_location="cpu", weights_only=False):
-                        sleep_fold(indicator, network, fold, neurons, quick, seed)
-            name = method_name(network, seeds)
+                        sleep_fold(indicator, network, fold, neurons, quick, seed, drift)
+            name = method_name(network, seeds, drift)
             for stage, method in (("sleep", name), ("vimco", name + VIMCO_ONLY)):
-                predictions = network_predictions(neurons, network, stage, quick, seeds)
+                predictions = network_predictions(neurons, network, stage, quick, seeds, drift)
                 for neuron, k, pred in zip(neurons, folds, predictions, strict=True):
                     rows.append((indicator, neuron.name, method, int(k), score_neuron(pred, neuron),
                                  float(sum(s.sum() for s in neuron.spikes)), float(sum(p.sum() for p in pred))))
@@ -741,9 +812,11 @@ def _main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0],
                         help="training seeds; several are scored as one ensemble (default: 0, the shipped run); "
                              "only seed 0 updates the cached table")
+    parser.add_argument("--drift", action="store_true",
+                        help="generative models with a drifting baseline (rows 'DS-F, drifting baseline', ...)")
     args = parser.parse_args()
     result = run(tuple(args.indicators), tuple(args.networks), quick=args.quick, retrain=args.retrain,
-                 seeds=tuple(args.seeds))
+                 seeds=tuple(args.seeds), drift=args.drift)
     print(result.summary.to_string())
     if not args.quick and args.seeds == [0]:
         old = load_cached()
