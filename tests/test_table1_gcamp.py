@@ -259,3 +259,15 @@ def test_slow_residual_power_is_one_for_white_noise_and_large_under_drift():
     assert white.shape == (20,) and np.mean(white) == pytest.approx(1.0, abs=0.15)
     drift = slow_residual_power(_TrueSpikes(spikes), constant, drifting.sample(spikes, generator).detach().numpy())
     assert np.median(drift) > 10
+
+
+def test_heldout_bounds_read_the_best_bound_of_each_saved_fold(tmp_path, monkeypatch):
+    from spikebook.experiments import table1_gcamp as tg
+
+    monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path)
+    torch.save({"history": ([200, 400], [0.0, 0.0], [-3.0, -1.5])}, tg.fold_checkpoint("GCaMP6s", "DS-F", 1))
+    torch.save({"history": ([200], [0.0], [0.25])}, tg.fold_checkpoint("GCaMP6s", "DS-F", 1, drift=True))
+    table = tg.heldout_bounds("GCaMP6s")
+    assert list(table.index) == list(range(tg.N_FOLDS))
+    assert table.loc[1, "constant baseline"] == -1.5 and table.loc[1, "drifting baseline"] == 0.25
+    assert table.drop(index=1).isna().all().all()  # folds without a checkpoint

@@ -52,6 +52,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 import torch
+from scipy.signal import welch
 
 from spikebook.baselines import cdec
 from spikebook.data.groundtruth import Recording, load_chen2013
@@ -64,7 +65,7 @@ from spikebook.metrics import rebin_to_rate
 from spikebook.pretrained import DSNF_TRAINING
 from spikebook.recognition import DSF, DSNF, RecognitionModel
 from spikebook.saving import check_seed, checkpoint_name, save_atomic
-from spikebook.training import FitResult, VimcoConfig, fit_sleep, fit_vimco, seeded
+from spikebook.training import FitResult, History, VimcoConfig, fit_sleep, fit_vimco, seeded
 
 __all__ = [
     "DRIFT_START",
@@ -85,6 +86,7 @@ __all__ = [
     "entry_scores",
     "fig3_example",
     "fold_checkpoint",
+    "heldout_bounds",
     "initial_mlphys",
     "lag_scores",
     "learned_mlphys",
@@ -333,8 +335,6 @@ def slow_residual_power(
     Returns:
         One ratio per segment, ``(C,)``.
     """
-    from scipy.signal import welch
-
     f = torch.as_tensor(segments, dtype=torch.float32)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -343,6 +343,21 @@ def slow_residual_power(
     white = 2.0 * generative.sigma.detach().numpy() ** 2 / generative.fs
     slow = (freqs > 0) & (freqs < cutoff_hz)  # Welch removes each window's mean: the 0 Hz bin is empty
     return power[:, slow].mean(-1) / white
+
+
+def heldout_bounds(indicator: Indicator, network: Network = "DS-F") -> pd.DataFrame:
+    """Best held-out bound (nats per frame) of each saved fold, with a constant and with a drifting baseline.
+
+    The label-free number that selects each run's checkpoint, read from the fold checkpoints; NaN where a run
+    is missing. One row per fold, columns ``"constant baseline"`` and ``"drifting baseline"``.
+    """
+    rows = []
+    for fold in range(N_FOLDS):
+        paths = [fold_checkpoint(indicator, network, fold, drift=drift) for drift in (False, True)]
+        rows.append([max(History(*torch.load(p, map_location="cpu", weights_only=False)["history"]).heldout_bound)
+                     if p.exists() else math.nan for p in paths])
+    return pd.DataFrame(rows, columns=["constant baseline", "drifting baseline"],
+                        index=pd.RangeIndex(N_FOLDS, name="fold"))
 
 
 def _new_network(network: Network) -> RecognitionModel:

@@ -167,9 +167,10 @@ class CalciumModel(nn.Module):
         spikes = check_spikes(spikes)
         check_trace(f, spikes)
         sigma = self.sigma.unsqueeze(-1)
+        residual = f - self.mean(spikes)
         if self.drifting:
-            return random_walk_log_prob_per_step(f - self.mean(spikes), sigma, self.drift.unsqueeze(-1))
-        z = (f - self.mean(spikes)) / sigma
+            return random_walk_log_prob_per_step(residual, sigma, self.drift.unsqueeze(-1))
+        z = residual / sigma
         return -0.5 * z**2 - torch.log(sigma) - 0.5 * math.log(2 * math.pi)
 
     def log_prob(self, f: Tensor, spikes: Tensor) -> Tensor:
