@@ -8,6 +8,7 @@ import torch
 
 import spikebook
 from spikebook import pretrained
+from spikebook.experiments import table1_gcamp as tg
 from spikebook.generative import SCDF, MLphys
 from spikebook.recognition import DSF, DSNF
 
@@ -59,8 +60,6 @@ def test_other_seeds_are_saved_beside_the_entry(checkpoint_dir):
 
 
 def test_real_data_entry_trains_on_every_neuron_and_loads_back(checkpoint_dir, data_root, monkeypatch):
-    from spikebook.experiments import table1_gcamp as tg
-
     torch.set_num_threads(1)
     monkeypatch.setenv("SPIKEBOOK_DATA", str(data_root))
     result = pretrained.train("dsf-gcamp6s-60hz", quick=True, progress=False)
@@ -72,6 +71,9 @@ def test_real_data_entry_trains_on_every_neuron_and_loads_back(checkpoint_dir, d
     assert isinstance(loaded.recognition, DSF) and isinstance(loaded.generative, MLphys)
     assert loaded.generative.alpha.shape == (tg.QUICK["max_segments"],)  # one model per training segment
     torch.testing.assert_close(loaded.generative.c0, result.generative.c0)
+    # the recipe's drifting baseline is trained and rebuilt on load
+    assert state["recipe"]["drift"] and loaded.generative.drifting
+    torch.testing.assert_close(loaded.generative.drift, result.generative.drift)
     f = torch.randn(2, 500) * 0.1
     torch.testing.assert_close(loaded.recognition.marginals(f), result.recognition.eval().marginals(f))
     vimco = DSF()
@@ -93,6 +95,9 @@ def test_networks_follow_the_recipe():
     recognition, generative = pretrained.fresh_networks(pretrained.RECIPES["dsf-gcamp6f-60hz"], n_cells=3)
     assert isinstance(recognition, DSF) and generative.alpha.shape == (3,)
     assert generative.fs == pretrained.RECIPES["dsf-gcamp6f-60hz"].fs
+    assert not generative.drifting  # the GCaMP6f entry keeps eq. (4)'s constant baseline
+    _, generative = pretrained.fresh_networks(pretrained.RECIPES["dsf-gcamp6s-60hz"], n_cells=3)
+    torch.testing.assert_close(generative.drift, torch.full((3,), tg.DRIFT_START))  # σ starts at 1
 
 
 def test_errors_name_the_fix(checkpoint_dir):
