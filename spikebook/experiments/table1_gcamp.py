@@ -16,8 +16,8 @@ Protocol (the paper's, with the choices it leaves open made explicit):
 * **Drifting baseline (optional, not in the paper).** ``drift=True`` (``--drift``) adds MLspike's random-walk
   baseline to every segment's MLphys (:mod:`spikebook.generative.drift`, integrated out exactly), its step
   s.d. learned per segment from :data:`DRIFT_START`; those networks get their own checkpoints and rows
-  (``"DS-F, drifting baseline"``, ``"DS-NF, drifting baseline"``). Motivated without labels: the residuals of the constant-baseline fits
-  keep slow structure, and the held-out bound rises with the drift.
+  (``"DS-F, drifting baseline"``, ``"DS-NF, drifting baseline"``). Motivated without labels: the residuals
+  of the constant-baseline fits keep slow structure, and the held-out bound rises with the drift.
 * **Sleep phase** (:func:`sleep_fold`). After VIMCO, the recognition network is trained further on traces
   simulated from the learned per-segment models (wake-sleep: θ from the data, then φ for that θ);
   :data:`SLEEP_STEPS` steps. Both networks are scored: ``"DS-F"`` is the final one, ``"DS-F, VIMCO
