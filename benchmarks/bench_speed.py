@@ -12,10 +12,11 @@ same configuration and writes ``book/results/speed.csv``.
 
 Usage::
 
-    python benchmarks/bench_speed.py                  # 500 traces (DS-NF: 50), float32 and bfloat16, ~2 min
+    python benchmarks/bench_speed.py                  # 500 traces (DS-NF: 50, eager and compiled), float32 and bfloat16, ~5 min
     python benchmarks/bench_speed.py --csv book/results/speed.csv   # also write the chapter's table
     python benchmarks/bench_speed.py --traces 20 --nf-traces 4      # a quick look
     python benchmarks/bench_speed.py --precisions float32           # float32 only
+    python benchmarks/bench_speed.py --nf-compiled no               # DS-NF without torch.compile only
 
 Taught in: book chapter "Speed: amortized inference is fast".
 """
@@ -47,11 +48,16 @@ def main() -> None:
         "--precisions", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"],
         help="infer(precision=) values to time the networks with (default: both)",
     )
+    parser.add_argument(
+        "--nf-compiled", nargs="+", default=["no", "yes"], choices=["no", "yes"],
+        help="infer(compiled=) values to time DS-NF with (default: both; compiling takes tens of seconds)",
+    )
     parser.add_argument("--csv", default=None, help="also write the table to this CSV file")
     args = parser.parse_args()
     rows = speed_table(
         n_traces=args.traces, n_steps=args.steps, n_samples=args.samples, nf_traces=args.nf_traces,
         ar2_traces=args.ar2_traces, threads=args.threads, precisions=args.precisions,
+        nf_compiled=[c == "yes" for c in args.nf_compiled],
     )
     print(
         f"Inference speed, {args.steps:,}-step traces at 60 Hz; torch {torch.__version__}, "
@@ -59,12 +65,12 @@ def main() -> None:
         + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
     )
     print()
-    print("| method | precision | device | traces per call | s per trace | × OASIS AR(1) | paper s per trace | note |")
-    print("|---|---|---|---:|---:|---:|---:|---|")
+    print("| method | precision | compiled | device | traces per call | s per trace | × OASIS AR(1) | paper s per trace | note |")
+    print("|---|---|---|---|---:|---:|---:|---:|---|")
     for r in rows:
         paper = "" if math.isnan(r.paper_seconds) else f"{r.paper_seconds:g}"
         print(
-            f"| {r.method} | {r.precision} | {r.device} | {r.batch} | {r.seconds_per_trace:.4f} | {r.ratio_to_oasis:.2f} "
+            f"| {r.method} | {r.precision} | {'yes' if r.compiled else ''} | {r.device} | {r.batch} | {r.seconds_per_trace:.4f} | {r.ratio_to_oasis:.2f} "
             f"| {paper} | {r.note} |"
         )
     print()

@@ -46,7 +46,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import torch
 
-from spikebook.recognition import DSF, RecognitionModel
+from spikebook.recognition import DSF, DSNF, RecognitionModel
 from spikebook.traces import as_traces, check_rate, finite_runs, resample_ratio
 
 __all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "PRECISIONS", "RAW_LEVEL", "infer", "to_model_rate", "to_user_rate"]
@@ -72,12 +72,14 @@ PRECISIONS = ("float32", "bfloat16")
 Precision = Literal["float32", "bfloat16"]
 
 # Defaults of the chunking, in model bins (see PERF notes: ~40k bins per DS-F call keep the activations
-# cache-sized on CPU; DS-NF rows = windows × samples: ~2,048 make each step's matmul big enough to use
-# both cores while the per-step state, 2,048 × 193 floats, stays in L2).
+# cache-sized on CPU). DS-NF rows = windows × samples: each time step is one matmul and one pass over
+# the rows' gates, so more rows per call use both cores better; measured on 2 cores (50 traces of 10,000
+# bins, bfloat16, compiled): ~2,000 rows 75 ms per trace, ~4,500 rows 64–66 ms, ~7,500 rows 73 ms (its
+# shorter windows spend more on halos).
 _DSF_CHUNK = 2_500
 _DSF_BINS_PER_CALL = {"cpu": 40_000, "cuda": 4_000_000}
 _DSNF_CHUNK = (2_000, 10_000)  # shortest and longest default DS-NF window core
-_DSNF_ROWS_PER_CALL = {"cpu": 2_048, "cuda": 65_536}
+_DSNF_ROWS_PER_CALL = {"cpu": 4_608, "cuda": 65_536}
 
 
 # ---------------------------------------------------------------------------------------- validation
@@ -242,13 +244,19 @@ def _windows(segment: int, m: int, core: int, halo: int, even: bool = False) -> 
 
 
 def _batches(windows: list[_Window], batch_size: int) -> Iterator[list[_Window]]:
-    """Group windows of equal length (so they stack) into batches of at most ``batch_size``."""
+    """Group windows of equal length (so they stack) into batches of at most ``batch_size``.
+
+    The batches of a group are made as equal as possible (150 windows with ``batch_size`` 136 give
+    two batches of 75, not 136 + 14): a small last batch would use the cores poorly for DS-NF, whose
+    cost per call is one step after the other over the window's length.
+    """
     by_length: dict[int, list[_Window]] = {}
     for window in windows:
         by_length.setdefault(window.length, []).append(window)
     for group in by_length.values():
-        for i in range(0, len(group), batch_size):
-            yield group[i : i + batch_size]
+        k = math.ceil(len(group) / batch_size)  # batches of this length; their sizes differ by at most 1
+        for i in range(k):
+            yield group[i * len(group) // k : (i + 1) * len(group) // k]
 
 
 # ---------------------------------------------------------------------------------------- entry point
@@ -267,6 +275,7 @@ def infer(
     seed: int | None = 0,
     dataset: int | None = None,
     precision: Precision = "float32",
+    compiled: bool = False,
 ) -> np.ndarray:
     """Per-bin spike probabilities for fluorescence traces, from a trained recognition network.
 
@@ -294,7 +303,7 @@ def infer(
         n_samples: Sampled trains averaged for non-factorized models (DS-NF); ignored for DS-F and the
             supervised entries.
         batch_size: Windows per network call. ``None``: ~40,000 bins per DS-F call on CPU (cache-sized
-            activations), ~2,048 sampled rows (windows × ``n_samples``) per DS-NF call; more on CUDA.
+            activations), ~4,608 sampled rows (windows × ``n_samples``) per DS-NF call; more on CUDA.
         chunk_len: Core length of a window in model bins (the halo comes on top). ``None``: 2,500 for
             DS-F; for DS-NF the total length divided by ``batch_size``, clipped to 2,000–10,000 (the
             recurrent loop runs over a window's bins one after the other: short windows run side by side
@@ -314,6 +323,11 @@ def infer(
             and on recent GPUs; *slower* on CPUs without it. Probabilities differ from float32 by
             ~3e-5 on average (measured on simulated SCF traces: the same correlations to 4 decimals, chapter
             "Speed").
+        compiled: DS-NF only (ignored for DS-F, one CNN pass, and the supervised entries): run its backward
+            GRU and its sampling loop as :func:`torch.compile`-d blocks of steps (``DSNF.marginals(...,
+            compiled=True)``): about twice as fast on CPU, after a compilation of tens of seconds per new
+            batch shape (once per process for a long job; needs the C++ compiler torch.compile uses). The
+            same random numbers are drawn: probabilities agree with the eager loop to float rounding.
 
     Returns:
         Array of the shape of ``traces`` (1-D in, 1-D out), dtype float32 or float64 like the input:
@@ -326,7 +340,8 @@ def infer(
         ValueError: ``traces`` empty, not 1-D/2-D, holding ±inf or an all-NaN trace; ``fs ≤ 0``; unknown
             model name (the message lists the available ones); non-positive ``n_samples``,
             ``batch_size`` or ``chunk_len``; an unknown ``precision``; a setting of the DeepSpike networks
-            (``precision``, ``batch_size``, ``chunk_len``, ``device``, ``model_fs``) with a supervised entry.
+            (``precision``, ``batch_size``, ``chunk_len``, ``device``, ``model_fs``, ``compiled``) with a
+            supervised entry; ``compiled=True`` with a recognition model other than DS-F and DS-NF.
         FileNotFoundError: A pretrained name whose checkpoint is not on disk (the message says how to
             make it).
 
@@ -350,7 +365,8 @@ def infer(
 
             # Settings of the DeepSpike path are refused, not ignored (n_samples is ignored, as for DS-F).
             given = {"precision": precision != "float32", "batch_size": batch_size is not None,
-                     "chunk_len": chunk_len is not None, "device": device is not None, "model_fs": model_fs is not None}
+                     "chunk_len": chunk_len is not None, "device": device is not None, "model_fs": model_fs is not None,
+                     "compiled": compiled}
             if any(given.values()):
                 names = ", ".join(f"{k}=" for k, v in given.items() if v)
                 raise ValueError(f"{names} only for the DeepSpike networks; the supervised ones take traces, fs and "
@@ -384,6 +400,8 @@ def infer(
         network = copy.deepcopy(network).to(dev)
         param = next(network.parameters())
     factorized = isinstance(network, DSF)
+    if compiled and not (factorized or isinstance(network, DSNF)):
+        raise ValueError(f"compiled=True is for DS-NF (and ignored for DS-F), not {type(network).__name__}")
 
     # Segments: maximal runs of finite samples, at the model's rate.
     resample = resample_ratio(fs, fs_model) != (1, 1)
@@ -407,7 +425,7 @@ def infer(
         per_call = batch_size or max(1, _DSF_BINS_PER_CALL.get(dev.type, 40_000) // (core + 2 * halo))
     else:
         halo = round(DSNF_HALO_S * fs_model)
-        per_call = batch_size or max(1, _DSNF_ROWS_PER_CALL.get(dev.type, 2_048) // n_samples)
+        per_call = batch_size or max(1, _DSNF_ROWS_PER_CALL.get(dev.type, 4_608) // n_samples)
         # The recurrent loop runs over a window's bins one after the other: short windows turn time into
         # batch when there is little data (one trace: 5 windows of 2,000 + 2 · 300 bins side by side),
         # long ones waste less on halos when there are enough windows to fill every call anyway.
@@ -423,6 +441,8 @@ def infer(
             f = torch.from_numpy(chunk).to(device=dev, dtype=param.dtype)  # (b, length)
             if factorized:
                 probs = network.marginals(f)  # exact marginals, (b, length)
+            elif compiled:
+                probs = network.marginals(f, n_samples, generator, compiled=True)  # checked above: a DSNF
             else:
                 probs = network.marginals(f, n_samples, generator)  # Monte-Carlo marginals, (b, length)
             probs = probs.to(param.dtype).cpu().numpy()

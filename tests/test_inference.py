@@ -14,9 +14,9 @@ import torch
 
 import spikebook
 from spikebook import pretrained
-from spikebook.inference import _windows, infer, to_model_rate, to_user_rate
+from spikebook.inference import _batches, _Window, _windows, infer, to_model_rate, to_user_rate
 from spikebook.metrics import rebin_to_rate
-from spikebook.recognition import DSF, DSNF, CNNConfig, RNNConfig
+from spikebook.recognition import DSF, DSFDEN, DSNF, CNNConfig, RNNConfig
 
 
 @pytest.fixture
@@ -93,6 +93,15 @@ def test_windows_cover_every_bin_away_from_cuts(m, core, halo):
     assert (kept >= 1).all()
 
 
+def test_batches_group_equal_lengths_and_split_evenly():
+    windows = [_Window(i, 0, 50, 0, 50) for i in range(150)] + [_Window(150, 0, 20, 0, 20)]
+    batches = list(_batches(windows, 136))
+    assert [len(b) for b in batches] == [75, 75, 1]  # not 136 + 14: the calls stay equally full
+    assert all(len({w.length for w in b}) == 1 for b in batches)
+    assert sorted(w.segment for b in batches for w in b) == list(range(151))
+    assert [len(b) for b in _batches(windows[:10], 3)] == [2, 3, 2, 3]  # 4 batches, sizes within 1
+
+
 def test_dsnf_single_window_equals_marginals():
     model = DSNF(RNNConfig(n_backward=8, n_forward=8)).double()
     x = _traces(3, 150)
@@ -100,6 +109,17 @@ def test_dsnf_single_window_equals_marginals():
     with torch.no_grad():
         ref = model.marginals(torch.from_numpy(x), 7, torch.Generator().manual_seed(3)).numpy()
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12)
+
+
+def test_dsnf_compiled_equals_eager_and_is_refused_elsewhere():
+    model = DSNF(RNNConfig(n_backward=8, n_forward=8)).double()
+    x = _traces(2, 150)
+    out = infer(x, 60.0, model, n_samples=3, seed=3, compiled=True)
+    np.testing.assert_allclose(out, infer(x, 60.0, model, n_samples=3, seed=3), rtol=0, atol=1e-12)
+    dsf = DSF()
+    np.testing.assert_array_equal(infer(x[0], 60.0, dsf, compiled=True), infer(x[0], 60.0, dsf))  # ignored
+    with pytest.raises(ValueError, match="compiled=True is for DS-NF"):
+        infer(x, 60.0, DSFDEN(2), compiled=True)
 
 
 def test_dsnf_chunked_shapes_seeds_and_nan():
@@ -292,19 +312,24 @@ def test_speed_table_smoke_and_csv_round_trip(tmp_path):
         devices=["cpu"],
         dsnf=DSNF(RNNConfig(n_backward=8, n_forward=8)),
     )
-    nets = [("DS-F", 1), ("DS-F", 3), ("DS-NF", 1), ("DS-NF", 2)]
-    assert [(r.method, r.precision, r.batch) for r in rows] == [
-        *[(m, "float32", b) for m, b in nets], *[(m, "bfloat16", b) for m, b in nets],
-        ("OASIS AR(1)", "float64", 1), ("OASIS AR(2)", "float64", 1),
+    nets = [("DS-F", 1, False), ("DS-F", 3, False), ("DS-NF", 1, False), ("DS-NF", 2, False),
+            ("DS-NF", 1, True), ("DS-NF", 2, True)]
+    assert [(r.method, r.precision, r.batch, r.compiled) for r in rows] == [
+        *[(m, "float32", b, c) for m, b, c in nets], *[(m, "bfloat16", b, c) for m, b, c in nets],
+        ("OASIS AR(1)", "float64", 1, False), ("OASIS AR(2)", "float64", 1, False),
     ]
     assert all(r.seconds_per_trace > 0 for r in rows)
-    oasis = rows[8].seconds_per_trace
-    assert rows[8].ratio_to_oasis == 1.0
+    oasis = rows[12].seconds_per_trace
+    assert rows[12].ratio_to_oasis == 1.0
     assert all(np.isclose(r.ratio_to_oasis, r.seconds_per_trace / oasis) for r in rows)
-    assert rows[0].paper_seconds == 0.05 and rows[6].paper_seconds == 4.6 and np.isnan(rows[9].paper_seconds)
-    assert "2 traces, not 3" in rows[3].note
+    assert rows[0].paper_seconds == 0.05 and rows[8].paper_seconds == 4.6 and np.isnan(rows[13].paper_seconds)
+    assert "2 traces, not 3" in rows[3].note and "2 traces, not 3" in rows[5].note
     back = read_csv(write_csv(rows, tmp_path / "speed.csv"))
-    assert [r[:4] for r in back] == [r[:4] for r in rows]
+    def text(table):
+        return [(r.method, r.precision, r.device, r.batch, r.note, r.compiled) for r in table]
+
+    assert text(back) == text(rows)
+    np.testing.assert_array_equal([r.paper_seconds for r in back], [r.paper_seconds for r in rows])  # NaN = NaN
     np.testing.assert_allclose([r.seconds_per_trace for r in back], [r.seconds_per_trace for r in rows], rtol=1e-5)
 
 

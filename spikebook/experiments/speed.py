@@ -70,6 +70,8 @@ class SpeedRow(NamedTuple):
             targets: DS-F ≤ 0.7, DS-NF ≤ 20; the paper's CPU ratios: 0.05 / 0.07 ≈ 0.7 and 4.6 / 0.07 ≈ 66).
         paper_seconds: The paper's per-trace time for this method and kind of device (NaN if none).
         note: What else to know (samples, fewer traces than asked, ...).
+        compiled: ``infer(..., compiled=)`` of a DS-NF row (its loops through :func:`torch.compile`);
+            ``False`` for the others.
     """
 
     method: str
@@ -80,6 +82,7 @@ class SpeedRow(NamedTuple):
     ratio_to_oasis: float
     paper_seconds: float
     note: str
+    compiled: bool = False
 
 
 def speed_traces(n_traces: int, n_steps: int = 10_000, seed: int = 0) -> np.ndarray:
@@ -190,11 +193,12 @@ def speed_table(
     dsnf: RecognitionModel | None = None,
     seed: int = 0,
     precisions: Sequence[Precision] = PRECISIONS,
+    nf_compiled: Sequence[bool] = (False, True),
 ) -> list[SpeedRow]:
     """Time DS-F, DS-NF (via :func:`spikebook.infer`) and OASIS on the same traces; see the module doc.
 
     The networks are timed with one trace per call (``batch = 1``) and with many traces in one call:
-    ``n_traces`` for DS-F, ``nf_traces`` for DS-NF (~0.5–1 s per trace on a CPU; its per-trace time is
+    ``n_traces`` for DS-F, ``nf_traces`` for DS-NF (~0.1–0.5 s per trace on a CPU; its per-trace time is
     flat once the batch fills the machine, and the row's note says when fewer than ``n_traces`` were
     used). OASIS has no batching: it is timed one trace per call, averaged over ``n_traces`` traces
     (AR(1), the better of a pass before and a pass after the networks) or ``ar2_traces`` (AR(2), ~0.03–0.1
@@ -209,8 +213,9 @@ def speed_table(
         ar2_traces: Traces of the OASIS AR(2) average.
         n_single: Traces looped over, one per call, for the DS-F ``batch = 1`` row (DS-NF: one trace).
         repeats: Timed repeats of the DS-F calls (best is kept, after a warm-up: oneDNN builds its
-            kernels on the first call of a shape); the many-trace DS-NF call runs at most twice (best kept), the
-            one-trace DS-NF call and OASIS once, being long sums already.
+            kernels on the first call of a shape, torch.compile its code); the DS-NF calls run after a
+            warm-up too, the many-trace one at most twice (best kept) and the one-trace one once; OASIS
+            once, being a long sum already.
         threads: Torch CPU thread counts to time the networks with, one set of CPU rows each (torch's
             setting is restored afterwards). ``None``: 1 (one core each, like-for-like with OASIS, which
             is single-threaded) and every core of the machine (what a user of a 2-core laptop gets; the
@@ -221,6 +226,8 @@ def speed_table(
         seed: Seed of the simulated traces.
         precisions: The ``precision`` values of :func:`spikebook.infer` to time the networks with, one set
             of rows each (bfloat16 is fast only where the hardware has it; see :func:`spikebook.infer`).
+        nf_compiled: The ``compiled`` values of :func:`spikebook.infer` to time DS-NF with, one pair of
+            rows each. Compilation happens in the untimed warm-up call (tens of seconds per new shape).
 
     Returns:
         One :class:`SpeedRow` per (method, precision, device, batch): DS-F and DS-NF rows per device and
@@ -232,7 +239,7 @@ def speed_table(
         threads = sorted({1, os.cpu_count() or 1})
     with _torch_threads():  # _speed_table sets the thread count per run
         return _speed_table(n_traces, n_steps, n_samples, nf_traces, ar2_traces, n_single, repeats, threads,
-                            devices, dsf, dsnf, seed, precisions)
+                            devices, dsf, dsnf, seed, precisions, nf_compiled)
 
 
 def _speed_table(
@@ -249,6 +256,7 @@ def _speed_table(
     dsnf: RecognitionModel | None,
     seed: int,
     precisions: Sequence[Precision],
+    nf_compiled: Sequence[bool],
 ) -> list[SpeedRow]:
     if devices is None:
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -263,7 +271,7 @@ def _speed_table(
     # networks), so that a change of load on a shared machine during the run does not skew the ratios.
     oasis = time_oasis()
     ar2 = best_time(lambda: _oasis(traces[:ar2_traces], 2), 1, warmup=False) / ar2_traces
-    timed: list[tuple[str, str, str, int, float, str]] = []  # (method, precision, device, batch, s per trace, note)
+    timed: list[tuple[str, str, str, int, float, str, bool]] = []  # (method, precision, device, batch, s, note, compiled)
     runs = [(d, t, p) for d in devices for t in (threads if d == "cpu" else [torch.get_num_threads()])
             for p in precisions]
     for device, n_threads, precision in runs:
@@ -272,8 +280,8 @@ def _speed_table(
         sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
         def run(x: np.ndarray, model: RecognitionModel, device: str = device, sync=sync,
-                precision: Precision = precision) -> None:
-            infer(x, 60.0, model, n_samples=n_samples, device=device, precision=precision)
+                precision: Precision = precision, compiled: bool = False) -> None:
+            infer(x, 60.0, model, n_samples=n_samples, device=device, precision=precision, compiled=compiled)
             sync()
 
         def one_by_one(x: np.ndarray, model: RecognitionModel) -> None:
@@ -283,22 +291,25 @@ def _speed_table(
         f_note = "exact marginals, one CNN pass"
         t1 = best_time(lambda: one_by_one(traces[:n_single], dsf), repeats) / n_single
         tn = best_time(lambda: run(traces[:n_traces], dsf), repeats) / n_traces
-        timed += [("DS-F", precision, label, 1, t1, f_note), ("DS-F", precision, label, n_traces, tn, f_note)]
+        timed += [("DS-F", precision, label, 1, t1, f_note, False),
+                  ("DS-F", precision, label, n_traces, tn, f_note, False)]
         nf_note = f"{n_samples}-sample marginals"
         many_note = nf_note if nf_traces >= n_traces else f"{nf_note}; {nf_traces} traces, not {n_traces} (time)"
-        t1 = best_time(lambda: run(traces[:1], dsnf), 1)  # the warm-up also serves the next line
-        tn = best_time(lambda: run(traces[:nf_traces], dsnf), min(repeats, 2), warmup=False) / nf_traces
-        timed += [("DS-NF", precision, label, 1, t1, nf_note), ("DS-NF", precision, label, nf_traces, tn, many_note)]
+        for compiled in nf_compiled:
+            t1 = best_time(lambda: run(traces[:1], dsnf, compiled=compiled), 1)
+            tn = best_time(lambda: run(traces[:nf_traces], dsnf, compiled=compiled), min(repeats, 2)) / nf_traces
+            timed += [("DS-NF", precision, label, 1, t1, nf_note, compiled),
+                      ("DS-NF", precision, label, nf_traces, tn, many_note, compiled)]
     oasis = min(oasis, time_oasis())
     note = "parameters estimated; one trace per call, 1 thread; mean over {} traces"
     timed += [
-        ("OASIS AR(1)", "float64", "cpu", 1, oasis, note.format(n_traces)),
-        ("OASIS AR(2)", "float64", "cpu", 1, ar2, note.format(ar2_traces)),
+        ("OASIS AR(1)", "float64", "cpu", 1, oasis, note.format(n_traces), False),
+        ("OASIS AR(2)", "float64", "cpu", 1, ar2, note.format(ar2_traces), False),
     ]
     return [
         SpeedRow(method, precision, device, batch, seconds, seconds / oasis,
-                 (PAPER_GPU_S if device == "cuda" else PAPER_CPU_S).get(method, math.nan), note)
-        for method, precision, device, batch, seconds, note in timed
+                 (PAPER_GPU_S if device == "cuda" else PAPER_CPU_S).get(method, math.nan), note, compiled)
+        for method, precision, device, batch, seconds, note, compiled in timed
     ]
 
 
@@ -319,7 +330,8 @@ def read_csv(path: str | Path) -> list[SpeedRow]:
     with Path(path).open(newline="") as handle:
         return [
             SpeedRow(r["method"], r["precision"], r["device"], int(r["batch"]), float(r["seconds_per_trace"]),
-                     float(r["ratio_to_oasis"]), float(r["paper_seconds"]), r["note"])
+                     float(r["ratio_to_oasis"]), float(r["paper_seconds"]), r["note"],
+                     r.get("compiled", "False") == "True")
             for r in csv.DictReader(handle)
         ]
 
