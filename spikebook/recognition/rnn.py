@@ -46,24 +46,57 @@ _BLOCK = 64
 _UNROLL = 8
 
 
-class _Folded(NamedTuple):
-    """The forward cell's weights as the loops use them (see :meth:`DSNF._folded`)."""
+class _GRUFold(NamedTuple):
+    """A torch GRU's weights rewritten for the state g = (h + 1) / 2 (see :func:`_fold_gru`)."""
 
-    w_ic: Tensor  # (3H, D): input weights on c_t
+    w_ih: Tensor  # (3H, D): input weights
     b_ih: Tensor  # (3H,)
-    w_is: Tensor  # (3H,): input weights on the fed-back spike s_{t-1}
+    w_hh: Tensor  # (3H, H): recurrent weights on g
+    b_hh: Tensor  # (3H,): their bias on g
+    b_h0: Tensor  # (3H,): the recurrent input at h = 0
+
+    def compiled_biases(self) -> tuple[Tensor, Tensor]:
+        """The biases of the compiled steps, ``(b_in, b_n)``, whose matmul carries none.
+
+        ``b_in`` is the input bias plus the r and z gates' recurrent bias; ``b_n`` is the candidate gate's
+        recurrent bias, which the reset gate multiplies (so it cannot move into the input term).
+        """
+        b_rz, b_n = self.b_hh.split([2 * self.w_hh.shape[1], self.w_hh.shape[1]])
+        return self.b_ih + torch.cat([b_rz, torch.zeros_like(b_n)]), b_n
+
+
+def _fold_gru(weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, bias_hh: Tensor) -> _GRUFold:
+    """Rewrite a torch GRU (gate order r, z, n) so that a step needs sigmoids only.
+
+    tanh(x) = 2σ(2x) − 1, and torch's CPU sigmoid is ~6× faster than its tanh. Carrying
+    g = (h + 1) / 2 instead of h turns the update h' = (1 − z)·tanh(x) + z·h into
+    g' = (1 − z)·σ(2x) + z·g: no tanh and no extra ops. The factor 2 on the candidate gate's rows and
+    the shift h = 2g − 1 go into the weights, once per call: W h + b = (2W) g + (b − W 1).
+    """
+    H = weight_hh.shape[1]
+    two = torch.ones(3 * H, dtype=weight_hh.dtype, device=weight_hh.device)
+    two[2 * H :] = 2.0
+    w_hh = weight_hh * two.unsqueeze(1)  # the recurrent weights on h
+    b_h0 = bias_hh * two
+    return _GRUFold(weight_ih * two.unsqueeze(1), bias_ih * two, 2.0 * w_hh, b_h0 - w_hh.sum(1), b_h0)
+
+
+class _Folded(NamedTuple):
+    """The forward cell and output layer as the loops use them (see :meth:`DSNF._folded`)."""
+
+    cell: _GRUFold  # its w_ih is (3H, D + 1): D columns on c_t, the last on the fed-back spike s_{t-1}
     w_oc: Tensor  # (D,): output weights on c_t
     b_o: Tensor  # (1,): output bias
-    w_rec: Tensor  # (1 + 3H, H): [output weights on h | W_hh], for g = (h + 1) / 2
-    b_rec: Tensor  # (1 + 3H,): its bias, for g
-    b_h: Tensor  # (1 + 3H,): the same at h = 0 (the gates' recurrent input at t = 1)
+    w_rec: Tensor  # (1 + 3H, H): [output weights | recurrent weights], both on g = (h + 1) / 2
+    b_rec: Tensor  # (1 + 3H,): its bias
+    b_h: Tensor  # (1 + 3H,): the same product at h = 0 (the gates' recurrent input at t = 1)
 
 
 def _forward_steps(
-    g: Tensor, gh: Tensor, s: Tensor, gi: Tensor, lo: Tensor, thresholds: Tensor, w_rec_t: Tensor, w_is: Tensor,
-    b_n: Tensor,
+    g: Tensor, gh: Tensor, s: Tensor, gi: Tensor, lo: Tensor, thresholds: Tensor,
+    w_rec_t: Tensor, w_is: Tensor, b_n: Tensor,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """``U`` sampling steps of the forward GRU in rows × units layout, averaging q(s_t = 1 | f, s_<t) over samples.
+    """``U`` sampling steps of the forward GRU (rows × units layout) and the mean of q(s_t = 1 | f, s_<t).
 
     The arithmetic of :meth:`DSNF._loop` (same folded weights), written for :func:`torch.compile`: one
     fused kernel per step for the gates and the sample, one matmul ``g_t @ w_rec_t``.
@@ -102,9 +135,9 @@ def _forward_steps(
 
 
 def _gru_steps(g: Tensor, gi: Tensor, w_hh_t: Tensor, b_n: Tensor) -> tuple[Tensor, Tensor]:
-    """``U`` steps of a deterministic GRU in rows × units layout, for :func:`torch.compile` (DS-NF's backward GRU).
+    """``U`` steps of a deterministic GRU (rows × units layout, for :func:`torch.compile`): DS-NF's backward GRU.
 
-    Same g = (h + 1) / 2 carrying and folded weights as the forward cell (:meth:`DSNF._folded`).
+    The state is g = (h + 1) / 2 and the weights are folded by :func:`_fold_gru`, as for the forward cell.
 
     Args:
         g: :math:`(h_{t-1} + 1) / 2`, shape ``(B, H)``.
@@ -211,7 +244,7 @@ class DSNF(RecognitionModel):
     :math:`c_t` are precomputed for blocks of time steps; per-step tensors come from ``unbind`` (indexing
     ``x[t]`` in the loop would make autograd allocate a full-size zero tensor per step); the candidate
     gate uses :math:`\\tanh x = 2\\sigma(2x) - 1` because torch's CPU tanh is ~6× slower than its
-    sigmoid (the algebra is folded into the weights, see ``_folded``). The backward
+    sigmoid (the algebra is folded into the weights, see ``_fold_gru``). The backward
     GRU is ``nn.GRU``, slow on CPU for long traces (~14 ms per 10,000-step trace at batch 50, one thread).
     ``marginals(..., compiled=True)`` runs both recurrences as :func:`torch.compile`-d blocks of
     :data:`_UNROLL` steps (:func:`_gru_steps`, :func:`_forward_steps`) in rows × units layout: one fused
@@ -284,20 +317,15 @@ class DSNF(RecognitionModel):
         """The backward GRU of :meth:`_context` as compiled blocks of :func:`_gru_steps` (no autograd)."""
         B, T, _ = x.shape
         H, rnn = self.config.n_backward, self.backward_rnn
-        two = torch.ones(3 * H, dtype=x.dtype, device=x.device)
-        two[2 * H :] = 2.0  # tanh(x) = 2σ(2x) − 1, folded as in _folded
-        w_hh = rnn.weight_hh_l0 * two.unsqueeze(1)  # (3H, H)
-        b_hh = rnn.bias_hh_l0 * two - w_hh.sum(1)  # for g = (h + 1) / 2: W h + b = (2W) g + (b − W 1)
-        b_rz, b_n = b_hh.split([2 * H, H])
-        b_in = rnn.bias_ih_l0 * two + torch.cat([b_rz, torch.zeros_like(b_n)])
-        w_ih = rnn.weight_ih_l0 * two.unsqueeze(1)  # (3H, n_x)
-        w_hh_t = (2.0 * w_hh).t().contiguous()  # (H, 3H)
+        fold = _fold_gru(rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0)
+        b_in, b_n = fold.compiled_biases()
+        w_hh_t = fold.w_hh.t().contiguous()  # (H, 3H)
         g = x.new_full((B, H), 0.5)  # b_{T+1} = 0
         steps = _compiled_gru_steps()
         hs: list[Tensor] = []
         x_rev = x.flip(1)
         for t0 in range(0, T, _BLOCK):  # input projections per block of steps, as in _loop
-            gi = F.linear(x_rev[:, t0 : t0 + _BLOCK], w_ih, b_in).transpose(0, 1)  # (L, B, 3H)
+            gi = F.linear(x_rev[:, t0 : t0 + _BLOCK], fold.w_ih, b_in).transpose(0, 1)  # (L, B, 3H)
             L = gi.shape[0]
             # contiguous: the fused kernel is ~20% slower on strided inputs (F.pad keeps strides)
             gi = F.pad(gi, (0, 0, 0, 0, 0, -L % _UNROLL)).contiguous()  # padded steps come after the trace's start
@@ -331,24 +359,19 @@ class DSNF(RecognitionModel):
     def _folded(self) -> _Folded:
         """The forward cell's weights rearranged for the per-step loops (no new parameters).
 
-        tanh(x) = 2σ(2x) − 1, and torch's CPU sigmoid is ~6× faster than its tanh. Carrying
-        g = (h + 1) / 2 instead of h turns the GRU update h' = (1 − z)·tanh(x) + z·h into
-        g' = (1 − z)·σ(2x) + z·g: no tanh and no extra ops. The factor 2 on the candidate ("n") gate
-        and the shift h = 2g − 1 are folded into the weights here, once per call. One matmul per step,
-        ``w_rec @ g_t + b_rec``, gives [logit part of step t | gates of t + 1]: for g_t = (h_t + 1) / 2,
-        W h + b = (2W) g + (b − W 1).
+        The cell as :func:`_fold_gru` gives it, and the output layer's weights on :math:`h_t` stacked on
+        its recurrent weights: one matmul per step, ``w_rec @ g_t + b_rec``, gives [logit part of step t |
+        gates of t + 1].
         """
-        H, D = self.config.n_forward, self.n_context
+        D = self.n_context
         w_out = self.out.weight[0]
-        two = torch.ones(3 * H, dtype=w_out.dtype, device=w_out.device)
-        two[2 * H :] = 2.0
-        w_ih = self.cell.weight_ih * two.unsqueeze(1)  # (3H, D + 1)
-        w_oh = w_out[D:]
-        w_h = torch.cat([w_oh.unsqueeze(1), self.cell.weight_hh.t() * two], dim=1)  # (H, 1 + 3H)
-        b_h = torch.cat([w_oh.new_zeros(1), self.cell.bias_hh * two])  # (1 + 3H,)
+        cell = _fold_gru(self.cell.weight_ih, self.cell.weight_hh, self.cell.bias_ih, self.cell.bias_hh)
+        w_oh = w_out[D:]  # on h: 2 w_oh on g, and −Σ w_oh into the bias
         return _Folded(
-            w_ic=w_ih[:, :D], b_ih=self.cell.bias_ih * two, w_is=w_ih[:, D], w_oc=w_out[:D], b_o=self.out.bias,
-            w_rec=(2.0 * w_h).t().contiguous(), b_rec=b_h - w_h.sum(0), b_h=b_h,
+            cell=cell, w_oc=w_out[:D], b_o=self.out.bias,
+            w_rec=torch.cat([2.0 * w_oh.unsqueeze(0), cell.w_hh]),
+            b_rec=torch.cat([-w_oh.sum(0, keepdim=True), cell.b_hh]),
+            b_h=torch.cat([w_oh.new_zeros(1), cell.b_h0]),
         )
 
     def _loop(
@@ -366,13 +389,13 @@ class DSNF(RecognitionModel):
         g = ctx.new_full((H, N), 0.5)  # h_0 = 0
         s = ctx.new_zeros(1, n, B)  # s_0 = 0: no spike before the trace
         gh_rz, gh_n = w.b_h[1:].view(3 * H, 1, 1).expand(3 * H, n, B).contiguous().split([2 * H, H])  # h_0 = 0
-        w_is_rz, w_is_n = w.w_is.view(3 * H, 1, 1).split([2 * H, H])
+        w_is_rz, w_is_n = w.cell.w_ih[:, -1].reshape(3 * H, 1, 1).split([2 * H, H])
         logits: list[Tensor] = []
         spikes: list[Tensor] = []
         drive = drive.permute(2, 0, 1).unsqueeze(1)  # (T, 1, n, B)
         for ctx_blk, drive_blk in zip(ctx.split(_BLOCK, dim=1), drive.split(_BLOCK, dim=0)):
             # Input projections for the whole block, once per trace (not per sample).
-            gi_blk = F.linear(ctx_blk, w.w_ic, w.b_ih).permute(1, 2, 0).unsqueeze(2)  # (L, 3H, 1, B)
+            gi_blk = F.linear(ctx_blk, w.cell.w_ih[:, :-1], w.cell.b_ih).permute(1, 2, 0).unsqueeze(2)  # (L, 3H, 1, B)
             gi_rz_blk, gi_n_blk = gi_blk.contiguous().split([2 * H, H], dim=1)
             lo_blk = F.linear(ctx_blk, w.w_oc.unsqueeze(0), w.b_o)  # (B, L, 1)
             lo_blk = lo_blk.permute(1, 2, 0).unsqueeze(2).contiguous()  # (L, 1, 1, B)
@@ -505,16 +528,15 @@ class DSNF(RecognitionModel):
                 return self._compiled_marginals(ctx, thresholds, low)
 
     def _compiled_marginals(self, ctx: Tensor, thresholds: Tensor, low: torch.dtype | None) -> Tensor:
-        """:meth:`marginals` with ``compiled=True``: blocks of :data:`_UNROLL` steps of :func:`_forward_steps`."""
+        """:meth:`marginals` with ``compiled=True``: blocks of :data:`_UNROLL` :func:`_forward_steps`."""
         n, B, T = thresholds.shape
         H = self.config.n_forward
         w = self._folded()
         w_rec_t = w.w_rec.t().to(low or ctx.dtype).contiguous()  # (H, 1 + 3H)
-        w_is = w.w_is.contiguous()
-        # The matmul carries no bias: b_rec goes into the per-step input terms (computed once per trace),
-        # except the candidate gate's, which the reset gate multiplies.
-        b_rz, b_n = w.b_rec[1:].split([2 * H, H])
-        b_in, b_lo = w.b_ih + torch.cat([b_rz, torch.zeros_like(b_n)]), w.b_o + w.b_rec[0]
+        w_is = w.cell.w_ih[:, -1].contiguous()
+        # The matmul carries no bias: b_rec goes into the per-step input terms (computed once per trace).
+        b_in, b_n = w.cell.compiled_biases()
+        b_lo = w.b_o + w.b_rec[0]
         g = ctx.new_full((n, B, H), 0.5)  # h_0 = 0
         gh = torch.mm(g.view(n * B, H).to(w_rec_t.dtype), w_rec_t).to(ctx.dtype).view(n, B, -1)[..., 1:]
         s = ctx.new_zeros(n, B)  # s_0 = 0
@@ -525,9 +547,10 @@ class DSNF(RecognitionModel):
             L = ctx_blk.shape[1]
             pad = -L % _UNROLL  # padding steps after the trace's end cannot change it; dropped below
             # contiguous: the fused kernel is ~20% slower on strided inputs (F.pad keeps strides)
-            gi = F.pad(F.linear(ctx_blk, w.w_ic, b_in).transpose(0, 1), (0, 0, 0, 0, 0, pad)).contiguous()  # (L', B, 3H)
-            lo = F.pad(F.linear(ctx_blk, w.w_oc.unsqueeze(0), b_lo)[..., 0].t(), (0, 0, 0, pad)).contiguous()  # (L', B)
-            d = F.pad(thresholds[..., t0 : t0 + L].permute(2, 0, 1), (0, 0, 0, 0, 0, pad)).contiguous()  # (L', n, B)
+            gi = F.linear(ctx_blk, w.cell.w_ih[:, :-1], b_in).transpose(0, 1)  # (L, B, 3H)
+            lo = F.linear(ctx_blk, w.w_oc.unsqueeze(0), b_lo)[..., 0].t()  # (L, B)
+            d = thresholds[..., t0 : t0 + L].permute(2, 0, 1)  # (L, n, B)
+            gi, lo, d = (F.pad(x, (0, 0) * (x.dim() - 1) + (0, pad)).contiguous() for x in (gi, lo, d))  # L + pad
             for u in range(0, L + pad, _UNROLL):
                 g, gh, s, p = steps(g, gh, s, gi[u : u + _UNROLL], lo[u : u + _UNROLL], d[u : u + _UNROLL],
                                     w_rec_t, w_is, b_n)
