@@ -504,9 +504,9 @@ class DSNF(RecognitionModel):
             f: Fluorescence, shape ``(B, T)``.
             n_samples: Number of sampled trains to average over.
             generator: Source of randomness.
-            compiled: Run the sampling loop as :func:`torch.compile`-d blocks of steps
-                (:func:`_forward_steps`, the same arithmetic in a rows × units layout with one fused
-                kernel per step): ~2× faster on CPU once compiled, which takes seconds per new batch
+            compiled: Run the backward GRU and the sampling loop as :func:`torch.compile`-d blocks of
+                steps (:func:`_gru_steps`, :func:`_forward_steps`: the same arithmetic in a rows × units
+                layout with one fused kernel per step): ~2× faster on CPU once compiled, which takes seconds per new batch
                 shape and needs a C++ compiler. The same thresholds are drawn, so the samples are those
                 of the eager loop up to float rounding (a spike flips only where a logit lies within
                 rounding of its threshold).
