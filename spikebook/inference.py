@@ -73,9 +73,9 @@ Precision = Literal["float32", "bfloat16"]
 
 # Defaults of the chunking, in model bins (see PERF notes: ~40k bins per DS-F call keep the activations
 # cache-sized on CPU). DS-NF rows = windows × samples: each time step is one matmul and one pass over
-# the rows' gates, so more rows per call use both cores better; measured on 2 cores (50 traces of 10,000
-# bins, bfloat16, compiled): ~2,000 rows 75 ms per trace, ~4,500 rows 64–66 ms, ~7,500 rows 73 ms (its
-# shorter windows spend more on halos).
+# the rows' gates. Measured on 2 cores (50 traces of 10,000 bins, bfloat16, batches split evenly,
+# infer(..., batch_size=rows // 30)): ~2,000 rows per call 135 ms per trace eager, 69 ms compiled;
+# ~4,600 rows 115 ms eager, 68 ms compiled; ~8,200 rows 74 ms compiled (shorter windows, more halo).
 _DSF_CHUNK = 2_500
 _DSF_BINS_PER_CALL = {"cpu": 40_000, "cuda": 4_000_000}
 _DSNF_CHUNK = (2_000, 10_000)  # shortest and longest default DS-NF window core
@@ -325,8 +325,9 @@ def infer(
             "Speed").
         compiled: DS-NF only (ignored for DS-F, one CNN pass, and the supervised entries): run its backward
             GRU and its sampling loop as :func:`torch.compile`-d blocks of steps (``DSNF.marginals(...,
-            compiled=True)``): about twice as fast on CPU, after a compilation of tens of seconds per new
-            batch shape (once per process for a long job; needs the C++ compiler torch.compile uses). The
+            compiled=True)``): on 2 CPU cores 1.4–1.8× faster for 50 traces and 2× for one (chapter
+            "Speed"), after a compilation of tens of seconds per new batch shape (once per process for a
+            long job; needs the C++ compiler torch.compile uses). The
             same random numbers are drawn: probabilities agree with the eager loop to float rounding.
 
     Returns:
@@ -422,10 +423,12 @@ def infer(
     if factorized:
         halo = network.half_width  # exact: kept outputs never see a cut
         core = chunk_len or _DSF_CHUNK
-        per_call = batch_size or max(1, _DSF_BINS_PER_CALL.get(dev.type, 40_000) // (core + 2 * halo))
+        bins = _DSF_BINS_PER_CALL.get(dev.type, _DSF_BINS_PER_CALL["cpu"])
+        per_call = batch_size or max(1, bins // (core + 2 * halo))
     else:
         halo = round(DSNF_HALO_S * fs_model)
-        per_call = batch_size or max(1, _DSNF_ROWS_PER_CALL.get(dev.type, 4_608) // n_samples)
+        rows = _DSNF_ROWS_PER_CALL.get(dev.type, _DSNF_ROWS_PER_CALL["cpu"])
+        per_call = batch_size or max(1, rows // n_samples)
         # The recurrent loop runs over a window's bins one after the other: short windows turn time into
         # batch when there is little data (one trace: 5 windows of 2,000 + 2 · 300 bins side by side),
         # long ones waste less on halos when there are enough windows to fill every call anyway.
