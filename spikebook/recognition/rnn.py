@@ -521,10 +521,10 @@ class DSNF(RecognitionModel):
             generator: Source of randomness.
             compiled: Run the backward GRU and the sampling loop as :func:`torch.compile`-d blocks of
                 steps (:func:`_gru_steps`, :func:`_forward_steps`: the same arithmetic in a rows × units
-                layout with one fused kernel per step): 1.4–2× faster on CPU once compiled, which takes seconds per new batch
-                shape and needs a C++ compiler. The same thresholds are drawn, so the samples are those
-                of the eager loop up to float rounding (a spike flips only where a logit lies within
-                rounding of its threshold).
+                layout with one fused kernel per step): 1.4–2× faster on CPU once compiled, which takes
+                tens of seconds per new batch shape and needs a C++ compiler. The same thresholds are
+                drawn, so the samples are those of the eager loop up to float rounding (a spike flips
+                only where a logit lies within rounding of its threshold).
 
         Returns:
             Probabilities, shape ``(B, T)``; no gradient.
