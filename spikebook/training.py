@@ -56,7 +56,12 @@ computed, so that defaults reproduce the paper; ``"geometric"`` (Mnih & Rezende'
 
 **Model selection** uses only the held-out bound (no labels): every ``eval_every`` steps the
 :math:`K`-sample bound :math:`L_K` is averaged over the validation chunks (held-out traces of the same
-cells, with a fixed seed so that evaluations are comparable) and the best state is kept.
+cells, with a fixed seed so that evaluations are comparable), with its standard error over the chunks.
+``selection="best"`` keeps the state with the highest bound. ``selection="one_se"`` keeps the *latest*
+state whose bound is within one standard error of the highest (:func:`select_one_se`; the one-standard-error
+rule of Breiman et al. 1984 and Hastie et al. 2009, §7.10, with "simplest" read as "trained longest"):
+where the held-out bound has reached a plateau its arg-max is a draw from the noise, and among states the
+bound cannot tell apart the one that has optimised the objective longest is preferred.
 
 Taught in: book chapter 'Amortized variational inference'.
 
@@ -64,6 +69,8 @@ References:
     Speiser, Yan, Archer, Buesing, Turaga & Macke (2017). Fast amortized inference of neural activity
     from calcium imaging data with variational autoencoders. NeurIPS 30, §2.2–2.4.
     Mnih & Rezende (2016). Variational inference for Monte Carlo objectives. ICML.
+    Breiman, Friedman, Olshen & Stone (1984). Classification and Regression Trees, §3.4.3.
+    Hastie, Tibshirani & Friedman (2009). The Elements of Statistical Learning, 2nd ed., §7.10.
 """
 
 from __future__ import annotations
@@ -73,10 +80,10 @@ import copy
 import dataclasses
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -101,7 +108,38 @@ __all__ = [
     "fit_vimco",
     "per_step_log_likelihood",
     "seeded",
+    "select_one_se",
 ]
+
+#: Which evaluated state :func:`fit_vimco` returns (:class:`VimcoConfig` ``selection``).
+Selection = Literal["best", "one_se"]
+
+
+def select_one_se(bounds: Sequence[float], standard_errors: Sequence[float]) -> int:
+    r"""Index of the latest evaluation within one standard error of the best held-out bound.
+
+    With :math:`i^* = \arg\max_i L_i` (the first maximum; NaN bounds never count), returns the largest
+    :math:`i` with :math:`L_i \ge L_{i^*} - \mathrm{se}_{i^*}`: the one-standard-error rule (Breiman et al.
+    1984, §3.4.3; Hastie et al. 2009, §7.10), applied along training time.
+
+    Raises:
+        ValueError: if the lengths differ, no bound is finite, or the best bound's standard error is
+            negative or not finite.
+    """
+    bounds = torch.as_tensor(bounds, dtype=torch.float64)
+    standard_errors = torch.as_tensor(standard_errors, dtype=torch.float64)
+    if bounds.shape != standard_errors.shape or bounds.dim() != 1:
+        raise ValueError(f"need one standard error per bound, got {tuple(bounds.shape)} and "
+                         f"{tuple(standard_errors.shape)}")
+    finite = torch.isfinite(bounds)
+    if not finite.any():
+        raise ValueError("no finite held-out bound to select from")
+    best = int(torch.where(finite, bounds, -math.inf).argmax())
+    se = float(standard_errors[best])
+    if not (math.isfinite(se) and se >= 0):
+        raise ValueError(f"the best bound's standard error must be finite and >= 0, got {se}")
+    tied = torch.nonzero(finite & (bounds >= bounds[best] - se)).squeeze(1)
+    return int(tied[-1])
 
 
 @contextlib.contextmanager
@@ -135,11 +173,15 @@ class VimcoConfig:
         lr_decay: Both learning rates are multiplied by this after each evaluation (0.995).
         n_steps: Number of optimisation steps (50,000 in Ex1).
         eval_every: Steps between evaluations of the held-out bound and checkpoints (Ex1: 200).
-        patience: Stop early once the held-out bound has not improved for this many steps (checked at
+        patience: Stop early once the selected state (see ``selection``) is this many steps old (checked at
             evaluations); ``None`` (the original's) trains all ``n_steps``. ``n_steps`` is then a cap.
         min_steps: No early stop before this step: the held-out bound is noisy, and early in training a
             lucky evaluation can otherwise stop a run that is still improving.
         baseline: VIMCO leave-one-out baseline, ``"arithmetic"`` (the original's) or ``"geometric"``.
+        selection: Which evaluated state :func:`fit_vimco` returns: ``"best"``, the highest held-out bound
+            (the original's), or ``"one_se"``, the latest within one standard error of it
+            (:func:`select_one_se`). ``patience`` counts from the selected state: with ``"one_se"``,
+            training goes on while the bound stays within one standard error of its best.
     """
 
     k_samples: int = 64
@@ -155,6 +197,7 @@ class VimcoConfig:
     patience: int | None = None
     min_steps: int = 0
     baseline: Baseline = "arithmetic"
+    selection: Selection = "best"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "buffers", tuple(self.buffers))
@@ -185,6 +228,8 @@ class VimcoConfig:
             raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay!r}")
         if self.baseline not in ("arithmetic", "geometric"):
             raise ValueError(f"baseline must be 'arithmetic' or 'geometric', got {self.baseline!r}")
+        if self.selection not in ("best", "one_se"):
+            raise ValueError(f"selection must be 'best' or 'one_se', got {self.selection!r}")
 
     @property
     def scored_len(self) -> int:
@@ -214,22 +259,25 @@ class History(NamedTuple):
         train_bound: Mean :math:`L_K` of the training batches since the previous evaluation, in nats
             per scored bin.
         heldout_bound: :math:`L_K` on the validation chunks, in nats per scored bin.
+        heldout_se: Its standard error over the validation chunks (empty in histories saved before it
+            was recorded).
     """
 
     steps: list[int]
     train_bound: list[float]
     heldout_bound: list[float]
+    heldout_se: Sequence[float] = ()
 
 
 class FitResult(NamedTuple):
     """What :func:`fit_vimco` returns.
 
     Attributes:
-        recognition: The recognition model, with the best state (highest held-out bound) loaded.
-        generative: The generative model, with the best state loaded.
+        recognition: The recognition model, with the selected state loaded (``config.selection``).
+        generative: The generative model, with the selected state loaded.
         history: Learning curves.
-        best_step: Step of the best held-out bound.
-        best_bound: The best held-out bound, nats per scored bin.
+        best_step: Step of the selected state (with ``selection="best"``, of the highest held-out bound).
+        best_bound: Its held-out bound, nats per scored bin.
     """
 
     recognition: RecognitionModel
@@ -474,18 +522,21 @@ def _heldout_bound(
     config: VimcoConfig,
     per_cell: dict[str, bool],
     seed: int,
-) -> float:
-    """Mean :math:`L_K` over the chunks, nats per scored bin, with a fixed seed (comparable evaluations)."""
+) -> tuple[float, float]:
+    """Mean :math:`L_K` over the chunks and its standard error (over chunks; 0 for a single chunk), nats per
+    scored bin, with a fixed seed (comparable evaluations)."""
     generator = torch.Generator(device=traces.device).manual_seed(seed)
-    total = 0.0
+    per_chunk = []
     n = len(chunks.start)
     for lo in range(0, n, 4 * config.batch_size):
         idx = torch.arange(lo, min(lo + 4 * config.batch_size, n))
         f = _gather(traces, chunks, idx, config.chunk_len)
         cells = chunks.cell[idx].to(traces.device)
         log_p, log_q = _log_weights(recognition, generative, prior, f, cells, config, per_cell, generator)
-        total += float(iwae_bound(log_p, log_q).sum())
-    return total / (n * config.scored_len)
+        per_chunk.append(iwae_bound(log_p, log_q).double().cpu() / config.scored_len)
+    bounds = torch.cat(per_chunk)
+    se = float(bounds.std() / math.sqrt(n)) if n > 1 else 0.0  # one chunk: no spread to estimate
+    return float(bounds.mean()), se
 
 
 def fit_vimco(
@@ -511,9 +562,9 @@ def fit_vimco(
     optimisation). Recognition: Adam (``lr``) with total-norm clipping at ``clip_norm``. Generative:
     :class:`PerCellAdam` (``gen_lr``) on every parameter with ``requires_grad`` (freeze e.g.
     ``raw_delta``, which trades off against ``alpha``, with ``requires_grad_(False)``). Both learning
-    rates decay by ``lr_decay`` at each evaluation. With ``patience``, training stops once the held-out
-    bound has not improved for ``patience`` steps, not before ``min_steps`` (early stopping on the
-    bound, never on labels). Runs on CUDA when available.
+    rates decay by ``lr_decay`` at each evaluation. With ``patience``, training stops once the state that
+    ``config.selection`` picks from the held-out bounds is ``patience`` steps old, not before ``min_steps``
+    (early stopping on the bound, never on labels). Runs on CUDA when available.
 
     Args:
         recognition: e.g. :class:`~spikebook.recognition.DSF`; trained in place.
@@ -578,9 +629,10 @@ def fit_vimco(
     gen_opt = PerCellAdam(gen_params, per_cell, n_cells, config.gen_lr)
     generator = torch.Generator().manual_seed(seed)  # batches (CPU)
     sample_gen = torch.Generator(device=device).manual_seed(seed + 1)  # spike samples
-    history = History([], [], [])
+    history = History([], [], [], [])
     step, best_step, best_bound = 0, 0, -math.inf
     best_state = None
+    states = []  # every evaluated state, for selection="one_se"
     config_dict = dataclasses.asdict(config)
 
     path = Path(checkpoint_path) if checkpoint_path is not None else None
@@ -590,6 +642,7 @@ def fit_vimco(
         saved = {k: v for k, v in ckpt["config"].items() if k not in free}
         mine = {k: v for k, v in config_dict.items() if k not in free}
         saved["buffers"] = tuple(saved["buffers"])
+        saved.setdefault("selection", "best")  # older checkpoints predate the option
         if saved != mine:
             raise ValueError(f"checkpoint {path} was made with config {ckpt['config']}, not {config_dict}")
         if ckpt.get("seed", seed) != seed:  # older checkpoints did not record it
@@ -602,25 +655,36 @@ def fit_vimco(
         sample_gen.set_state(ckpt["sample_generator"])
         step, best_step, best_bound = ckpt["step"], ckpt["best_step"], ckpt["best_bound"]
         best_state = ckpt["best_state"]
-        history = History(*(list(h) for h in ckpt["history"]))
+        states = ckpt.get("states", [])
+        saved_history = [list(h) for h in ckpt["history"]]
+        history = History(*saved_history, *[[math.nan] * len(saved_history[0])] * (4 - len(saved_history)))
 
-    def evaluate() -> float:
+    def evaluate(train_bound: float) -> float:
+        """Score the held-out chunks, record the evaluation and its state; return the bound."""
         recognition.eval()
-        bound = _heldout_bound(
+        bound, se = _heldout_bound(
             recognition, generative, prior, val_traces, val_chunks, config, per_cell, seed + 2
         )
         recognition.train()
+        for values, value in zip(history, (step, train_bound, bound, se)):
+            values.append(value)
+        if config.selection == "one_se":
+            states.append(_snapshot(recognition, generative))
         return bound
 
     if step == 0 and not history.steps:
-        best_bound = evaluate()
+        best_bound = evaluate(math.nan)
         best_state = _snapshot(recognition, generative)
-        history.steps.append(0)
-        history.train_bound.append(math.nan)
-        history.heldout_bound.append(best_bound)
+
+    def selected() -> int:
+        """Index of the evaluation that ``config.selection`` would return now."""
+        if config.selection == "one_se":
+            return select_one_se(history.heldout_bound, history.heldout_se)
+        return history.steps.index(best_step)
 
     def stalled() -> bool:
-        return config.patience is not None and step >= config.min_steps and step - best_step >= config.patience
+        return (config.patience is not None and step >= config.min_steps
+                and step - history.steps[selected()] >= config.patience)
 
     train_sum, train_n = 0.0, 0
     bar = tqdm(total=config.n_steps, initial=step, disable=not progress, desc="VIMCO")
@@ -647,10 +711,7 @@ def fit_vimco(
         train_n += 1
         bar.update(1)
         if step % config.eval_every == 0 or step == config.n_steps:
-            bound = evaluate()
-            history.steps.append(step)
-            history.train_bound.append(train_sum / train_n)
-            history.heldout_bound.append(bound)
+            bound = evaluate(train_sum / train_n)
             train_sum, train_n = 0.0, 0
             if bound > best_bound:
                 best_step, best_bound = step, bound
@@ -673,6 +734,7 @@ def fit_vimco(
                         "best_step": best_step,
                         "best_bound": best_bound,
                         "best_state": best_state,
+                        "states": states,
                         "history": tuple(history),
                         "config": config_dict,
                         "seed": seed,
@@ -680,9 +742,11 @@ def fit_vimco(
                     path,
                 )
     bar.close()
-    if best_state is not None:
-        recognition.load_state_dict(best_state["recognition"])
-        generative.load_state_dict(best_state["generative"])
+    if config.selection == "one_se":
+        chosen = selected()
+        best_step, best_bound, best_state = history.steps[chosen], history.heldout_bound[chosen], states[chosen]
+    recognition.load_state_dict(best_state["recognition"])
+    generative.load_state_dict(best_state["generative"])
     return FitResult(recognition, generative, history, best_step, best_bound)
 
 

@@ -24,6 +24,7 @@ from spikebook.training import (
     fit_vimco,
     per_step_log_likelihood,
     seeded,
+    select_one_se,
 )
 
 TINY_CNN = CNNConfig(filters=(8, 8), widths=(11, 11), out_width=5)
@@ -259,7 +260,7 @@ def test_patience_stops_once_the_heldout_bound_stalls(monkeypatch, small_data, p
     """With ``patience``, training stops at the first evaluation ``patience`` steps after the best one, not
     before ``min_steps``."""
     bounds = iter([-10.0, -5.0, -6.0, -7.0, -8.0, -9.0, -1.0, -3.0])  # scripted held-out bounds
-    monkeypatch.setattr(training, "_heldout_bound", lambda *args: next(bounds))
+    monkeypatch.setattr(training, "_heldout_bound", lambda *args: (next(bounds), 0.0))
     config = dataclasses.replace(SMALL, n_steps=14, eval_every=2, patience=patience, min_steps=min_steps)
     result = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, progress=False)
     assert result.history.steps == steps and result.best_step == best
@@ -267,12 +268,49 @@ def test_patience_stops_once_the_heldout_bound_stalls(monkeypatch, small_data, p
 
 def test_a_run_that_stopped_early_resumes_as_stopped(monkeypatch, tmp_path, small_data) -> None:
     bounds = iter([-10.0, -5.0, -6.0, -7.0, -8.0])  # a resumed run that trained on would exhaust these
-    monkeypatch.setattr(training, "_heldout_bound", lambda *args: next(bounds))
+    monkeypatch.setattr(training, "_heldout_bound", lambda *args: (next(bounds), 0.0))
     config = dataclasses.replace(SMALL, n_steps=14, eval_every=2, patience=6)
     path = tmp_path / "run.pt"
     fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, checkpoint_path=path, progress=False)
     again = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, checkpoint_path=path, progress=False)
     assert again.history.steps == [0, 2, 4, 6, 8] and again.best_step == 2
+
+
+def test_select_one_se_takes_the_latest_state_within_one_standard_error() -> None:
+    # best 3.0 at index 1 with s.e. 0.2: indices 1 and 3 reach 2.8; the later one is chosen
+    assert select_one_se([1.0, 3.0, 2.5, 2.9, 1.0], [0.1, 0.2, 0.1, 0.1, 0.1]) == 3
+    assert select_one_se([1.0, 3.0, 2.5, 2.9, 1.0], [0.1, 0.0, 5.0, 5.0, 5.0]) == 1  # only the best's s.e. counts
+    assert select_one_se([1.0, float("nan"), 2.0, 1.5], [0.5, 0.5, 0.5, 0.5]) == 3  # NaN bounds never count
+    assert select_one_se([2.0, 2.0], [0.0, 0.0]) == 1  # ties: the later state
+    with pytest.raises(ValueError, match="one standard error per bound"):
+        select_one_se([1.0, 2.0], [0.1])
+    with pytest.raises(ValueError, match="no finite"):
+        select_one_se([float("nan")], [0.1])
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        select_one_se([1.0, 2.0], [0.1, float("nan")])
+
+
+def test_one_se_selection_returns_the_state_of_the_chosen_step(monkeypatch, small_data) -> None:
+    """``selection="one_se"`` loads the state trained up to the chosen step, and patience counts from it."""
+    bounds = iter([-10.0, -5.0, -6.0, -5.5, -8.0, -9.0, -9.5])  # best at step 2; within its s.e. of 1: 2-6
+    monkeypatch.setattr(training, "_heldout_bound", lambda *args: (next(bounds), 1.0))
+    config = dataclasses.replace(SMALL, n_steps=14, eval_every=2, patience=6, selection="one_se")
+    torch.manual_seed(0)
+    result = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, progress=False)
+    # "best" stops at step 8, 6 steps after step 2 (test above); "one_se" at step 12, 6 steps after step 6
+    assert result.history.steps == [0, 2, 4, 6, 8, 10, 12] and result.history.heldout_se == [1.0] * 7
+    assert result.best_step == 6 and result.best_bound == -5.5
+
+    # the same seeded run whose best bound is at step 6 holds the step-6 weights
+    bounds = iter([-10.0, -9.0, -8.0, -7.0])
+    torch.manual_seed(0)
+    six = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, dataclasses.replace(config, n_steps=6, selection="best"),
+                    progress=False)
+    assert six.best_step == 6
+    for k, v in six.recognition.state_dict().items():
+        torch.testing.assert_close(result.recognition.state_dict()[k], v, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="selection"):
+        VimcoConfig(selection="last")
 
 
 def test_seeded_makes_initial_weights_depend_on_the_seed_alone() -> None:
