@@ -91,6 +91,7 @@ __all__ = [
     "initial_mlphys",
     "lag_scores",
     "learned_mlphys",
+    "learning_curves",
     "load_cached",
     "load_fold",
     "load_neurons",
@@ -98,6 +99,7 @@ __all__ = [
     "network_predictions",
     "neuron_folds",
     "plot_fig3",
+    "plot_learning_curves",
     "plot_lag_scores",
     "preprocess",
     "run",
@@ -368,6 +370,61 @@ def heldout_bounds(indicator: Indicator, network: Network = "DS-F") -> pd.DataFr
                      if p.exists() else math.nan for p in paths])
     return pd.DataFrame(rows, columns=["constant baseline", "drifting baseline"],
                         index=pd.RangeIndex(N_FOLDS, name="fold"))
+
+
+def learning_curves(indicator: Indicator, network: Network = "DS-F", drift: bool = True,
+                    quick: bool = False) -> pd.DataFrame:
+    """Every evaluation of each saved fold run: training and held-out bound, its s.e., and the selected step.
+
+    Label-free (read from the fold checkpoints). ``heldout_se`` is NaN for runs saved before it was recorded.
+
+    Returns:
+        Long table ``fold, step, train_bound, heldout_bound, heldout_se, selected`` (``selected``: the step
+        the run returned, :func:`~spikebook.training.fit_vimco`'s ``best_step``); missing folds are skipped.
+    """
+    frames = []
+    for fold in range(N_FOLDS):
+        path = fold_checkpoint(indicator, network, fold, quick, drift=drift)
+        if not path.exists():
+            continue
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        history = History(*state["history"])
+        se = list(history.heldout_se) or [math.nan] * len(history.steps)
+        frames.append(pd.DataFrame({"fold": fold, "step": history.steps, "train_bound": history.train_bound,
+                                    "heldout_bound": history.heldout_bound, "heldout_se": se,
+                                    "selected": state["best_step"]}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["fold", "step", "train_bound", "heldout_bound", "heldout_se", "selected"])
+
+
+def plot_learning_curves(curves: dict[str, pd.DataFrame]):
+    """One panel per run: training and held-out bound per fold, the one-s.e. band at the best held-out bound
+    and the selected step (dashed).
+
+    Args:
+        curves: Per title, a table from :func:`learning_curves`.
+
+    Returns:
+        A matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt  # imported here: only the chapter plots
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.0), squeeze=False)
+    for ax, (title, table) in zip(axes[0], curves.items()):
+        for fold, run in table.groupby("fold"):
+            (line,) = ax.plot(run.step, run.heldout_bound, lw=1.2, label=f"fold {fold}")
+            ax.plot(run.step, run.train_bound, lw=0.8, ls=":", color=line.get_color())
+            best = run.heldout_bound.idxmax()
+            ax.axhspan(run.heldout_bound[best] - run.heldout_se[best], run.heldout_bound[best], color=line.get_color(),
+                       alpha=0.12, lw=0)
+            ax.axvline(run.selected.iloc[0], color=line.get_color(), ls="--", lw=0.8)
+        lows = table.heldout_bound[table.step > 0]
+        if len(lows):
+            ax.set_ylim(lows.quantile(0.05) - 0.3, table[["train_bound", "heldout_bound"]].max().max() + 0.1)
+        ax.set(title=title, xlabel="VIMCO step", ylabel="bound (nats per frame)")
+    axes[0, 0].legend(fontsize="small", title="held-out (solid), training (dotted)", title_fontsize="small")
+    fig.tight_layout()
+    return fig
 
 
 def _new_network(network: Network) -> RecognitionModel:
