@@ -289,3 +289,5 @@ def test_learning_curves_read_every_evaluation_of_each_saved_fold(tmp_path, monk
     assert curves.selected.tolist() == [400] * 3 + [200] * 2
     fig = tg.plot_learning_curves({"DS-F, GCaMP6f": curves})
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2 * 2 + 2  # held-out + training per fold, 2 vlines
+    grid = tg.plot_learning_curves({name: curves for name in "abc"})  # two panels per row, the fourth hidden
+    assert [ax.get_visible() for ax in grid.axes] == [True, True, True, False]

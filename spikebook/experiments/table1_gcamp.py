@@ -399,8 +399,8 @@ def learning_curves(indicator: Indicator, network: Network = "DS-F", drift: bool
 
 
 def plot_learning_curves(curves: dict[str, pd.DataFrame]):
-    """One panel per run: training and held-out bound per fold, the one-s.e. band at the best held-out bound
-    and the selected step (dashed).
+    """One panel per run (two per row): training and held-out bound per fold, the one-s.e. band at the best
+    held-out bound and the selected step (dashed).
 
     Args:
         curves: Per title, a table from :func:`learning_curves`.
@@ -410,8 +410,12 @@ def plot_learning_curves(curves: dict[str, pd.DataFrame]):
     """
     import matplotlib.pyplot as plt  # imported here: only the chapter plots
 
-    fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.0), squeeze=False)
-    for ax, (title, table) in zip(axes[0], curves.items()):
+    ncols = min(2, len(curves))
+    nrows = -(-len(curves) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.5 * ncols, 3.0 * nrows), squeeze=False)
+    for ax in axes.flat[len(curves):]:
+        ax.set_visible(False)
+    for ax, (title, table) in zip(axes.flat, curves.items()):
         for fold, run in table.groupby("fold"):
             (line,) = ax.plot(run.step, run.heldout_bound, lw=1.2, label=f"fold {fold}")
             ax.plot(run.step, run.train_bound, lw=0.8, ls=":", color=line.get_color())
