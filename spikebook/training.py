@@ -584,7 +584,7 @@ def fit_vimco(
         progress: Show a tqdm progress bar.
 
     Returns:
-        :class:`FitResult`, models with the best held-out state loaded.
+        :class:`FitResult`, models with the selected state loaded (``config.selection``).
 
     Raises:
         ValueError: On non-finite traces, traces shorter than ``chunk_len``, a cell-count mismatch
