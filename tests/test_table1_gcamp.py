@@ -265,8 +265,9 @@ def test_heldout_bounds_read_the_best_bound_of_each_saved_fold(tmp_path, monkeyp
     from spikebook.experiments import table1_gcamp as tg
 
     monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path)
-    torch.save({"history": ([200, 400], [0.0, 0.0], [-3.0, -1.5])}, tg.fold_checkpoint("GCaMP6s", "DS-F", 1))
-    torch.save({"history": ([200], [0.0], [0.25])}, tg.fold_checkpoint("GCaMP6s", "DS-F", 1, drift=True))
+    torch.save({"history": ([200, 400], [0.0, 0.0], [-3.0, -1.5]), "best_step": 400},
+               tg.fold_checkpoint("GCaMP6s", "DS-F", 1))
+    torch.save({"history": ([200], [0.0], [0.25]), "best_step": 200}, tg.fold_checkpoint("GCaMP6s", "DS-F", 1, drift=True))
     table = tg.heldout_bounds("GCaMP6s")
     assert list(table.index) == list(range(tg.N_FOLDS))
     assert table.loc[1, "constant baseline"] == -1.5 and table.loc[1, "drifting baseline"] == 0.25
