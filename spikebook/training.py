@@ -657,7 +657,8 @@ def fit_vimco(
         best_state = ckpt["best_state"]
         states = ckpt.get("states", [])
         saved_history = [list(h) for h in ckpt["history"]]
-        history = History(*saved_history, *[[math.nan] * len(saved_history[0])] * (4 - len(saved_history)))
+        saved_history += [[math.nan] * len(saved_history[0]) for _ in range(4 - len(saved_history))]
+        history = History(*saved_history)
 
     def evaluate(train_bound: float) -> float:
         """Score the held-out chunks, record the evaluation and its state; return the bound."""
@@ -672,9 +673,13 @@ def fit_vimco(
             states.append(_snapshot(recognition, generative))
         return bound
 
+    def evaluated_state() -> dict:
+        """The state just evaluated: already kept with ``"one_se"``, copied now with ``"best"``."""
+        return states[-1] if config.selection == "one_se" else _snapshot(recognition, generative)
+
     if step == 0 and not history.steps:
         best_bound = evaluate(math.nan)
-        best_state = _snapshot(recognition, generative)
+        best_state = evaluated_state()
 
     def selected() -> int:
         """Index of the evaluation that ``config.selection`` would return now."""
@@ -715,7 +720,7 @@ def fit_vimco(
             train_sum, train_n = 0.0, 0
             if bound > best_bound:
                 best_step, best_bound = step, bound
-                best_state = _snapshot(recognition, generative)
+                best_state = evaluated_state()
             for group in rec_opt.param_groups:
                 group["lr"] *= config.lr_decay
             gen_opt.lr *= config.lr_decay
@@ -744,7 +749,8 @@ def fit_vimco(
     bar.close()
     if config.selection == "one_se":
         chosen = selected()
-        best_step, best_bound, best_state = history.steps[chosen], history.heldout_bound[chosen], states[chosen]
+        best_step, best_bound = history.steps[chosen], history.heldout_bound[chosen]
+        best_state = states[chosen]
     recognition.load_state_dict(best_state["recognition"])
     generative.load_state_dict(best_state["generative"])
     return FitResult(recognition, generative, history, best_step, best_bound)

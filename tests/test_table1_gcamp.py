@@ -267,7 +267,8 @@ def test_heldout_bounds_read_the_best_bound_of_each_saved_fold(tmp_path, monkeyp
     monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path)
     torch.save({"history": ([200, 400], [0.0, 0.0], [-3.0, -1.5]), "best_step": 400},
                tg.fold_checkpoint("GCaMP6s", "DS-F", 1))
-    torch.save({"history": ([200], [0.0], [0.25]), "best_step": 200}, tg.fold_checkpoint("GCaMP6s", "DS-F", 1, drift=True))
+    torch.save({"history": ([200], [0.0], [0.25]), "best_step": 200},
+               tg.fold_checkpoint("GCaMP6s", "DS-F", 1, drift=True))
     table = tg.heldout_bounds("GCaMP6s")
     assert list(table.index) == list(range(tg.N_FOLDS))
     assert table.loc[1, "constant baseline"] == -1.5 and table.loc[1, "drifting baseline"] == 0.25
@@ -281,7 +282,7 @@ def test_learning_curves_read_every_evaluation_of_each_saved_fold(tmp_path, monk
     assert tg.learning_curves("GCaMP6f").empty  # no saved run
     torch.save({"history": ([0, 200, 400], [float("nan"), 1.0, 1.5], [-3.0, 1.2, 1.1], [0.5, 0.2, 0.2]),
                 "best_step": 400}, tg.fold_checkpoint("GCaMP6f", "DS-F", 2, drift=True))
-    torch.save({"history": ([0, 200], [float("nan"), 0.5], [-2.0, 0.25]), "best_step": 200},  # saved before the s.e.
+    torch.save({"history": ([0, 200], [float("nan"), 0.5], [-2.0, 0.25]), "best_step": 200},  # no s.e.
                tg.fold_checkpoint("GCaMP6f", "DS-F", 3, drift=True))
     curves = tg.learning_curves("GCaMP6f")
     assert curves.fold.tolist() == [2, 2, 2, 3, 3] and curves.step.tolist() == [0, 200, 400, 0, 200]
@@ -289,6 +290,6 @@ def test_learning_curves_read_every_evaluation_of_each_saved_fold(tmp_path, monk
     assert curves.heldout_se.iloc[:3].tolist() == [0.5, 0.2, 0.2] and curves.heldout_se.iloc[3:].isna().all()
     assert curves.selected.tolist() == [400] * 3 + [200] * 2
     fig = tg.plot_learning_curves({"DS-F, GCaMP6f": curves})
-    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2 * 2 + 2  # held-out + training per fold, 2 vlines
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2 * 2 + 2  # held-out + training per fold, vlines
     grid = tg.plot_learning_curves({name: curves for name in "abc"})  # two panels per row, the fourth hidden
     assert [ax.get_visible() for ax in grid.axes] == [True, True, True, False]

@@ -276,10 +276,27 @@ def test_a_run_that_stopped_early_resumes_as_stopped(monkeypatch, tmp_path, smal
     assert again.history.steps == [0, 2, 4, 6, 8] and again.best_step == 2
 
 
+def test_a_checkpoint_saved_before_the_standard_errors_resumes(tmp_path, small_data) -> None:
+    """Checkpoints from before ``selection`` and ``History.heldout_se`` resume, with NaN s.e. for their
+    evaluations."""
+    path = tmp_path / "run.pt"
+    fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
+    ckpt = torch.load(path, weights_only=False)
+    ckpt["history"] = ckpt["history"][:3]
+    del ckpt["config"]["selection"], ckpt["states"]
+    torch.save(ckpt, path)
+    longer = dataclasses.replace(SMALL, n_steps=8)
+    result = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, longer, seed=5, checkpoint_path=path,
+                       progress=False)
+    assert result.history.steps == [0, 2, 4, 6, 8]
+    se = torch.tensor(result.history.heldout_se)
+    assert se[:3].isnan().all() and (se[3:] >= 0).all()
+
+
 def test_select_one_se_takes_the_latest_state_within_one_standard_error() -> None:
     # best 3.0 at index 1 with s.e. 0.2: indices 1 and 3 reach 2.8; the later one is chosen
     assert select_one_se([1.0, 3.0, 2.5, 2.9, 1.0], [0.1, 0.2, 0.1, 0.1, 0.1]) == 3
-    assert select_one_se([1.0, 3.0, 2.5, 2.9, 1.0], [0.1, 0.0, 5.0, 5.0, 5.0]) == 1  # only the best's s.e. counts
+    assert select_one_se([1.0, 3.0, 2.5, 2.9, 1.0], [0.1, 0.0, 5.0, 5.0, 5.0]) == 1  # the best's s.e. only
     assert select_one_se([1.0, float("nan"), 2.0, 1.5], [0.5, 0.5, 0.5, 0.5]) == 3  # NaN bounds never count
     assert select_one_se([2.0, 2.0], [0.0, 0.0]) == 1  # ties: the later state
     with pytest.raises(ValueError, match="one standard error per bound"):
@@ -304,8 +321,8 @@ def test_one_se_selection_returns_the_state_of_the_chosen_step(monkeypatch, smal
     # the same seeded run whose best bound is at step 6 holds the step-6 weights
     bounds = iter([-10.0, -9.0, -8.0, -7.0])
     torch.manual_seed(0)
-    six = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, dataclasses.replace(config, n_steps=6, selection="best"),
-                    progress=False)
+    stop_at_six = dataclasses.replace(config, n_steps=6, selection="best")
+    six = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, stop_at_six, progress=False)
     assert six.best_step == 6
     for k, v in six.recognition.state_dict().items():
         torch.testing.assert_close(result.recognition.state_dict()[k], v, rtol=0, atol=0)

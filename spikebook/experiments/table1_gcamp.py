@@ -362,8 +362,8 @@ def heldout_bounds(indicator: Indicator, network: Network = "DS-F") -> pd.DataFr
     """Best held-out bound (nats per frame) of each saved fold, with a constant and with a drifting baseline.
 
     The label-free number that selects each run's checkpoint, read from the fold checkpoints
-    (:func:`learning_curves`); NaN where a run is missing. One row per fold, columns ``"constant baseline"`` and
-    ``"drifting baseline"``.
+    (:func:`learning_curves`); NaN where a run is missing. One row per fold, columns
+    ``"constant baseline"`` and ``"drifting baseline"``.
     """
     best = {f"{kind} baseline": learning_curves(indicator, network, drift).groupby("fold").heldout_bound.max()
             for kind, drift in (("constant", False), ("drifting", True))}
@@ -416,9 +416,8 @@ def plot_learning_curves(curves: dict[str, pd.DataFrame]):
         for fold, run in table.groupby("fold"):
             (line,) = ax.plot(run.step, run.heldout_bound, lw=1.2, label=f"fold {fold}")
             ax.plot(run.step, run.train_bound, lw=0.8, ls=":", color=line.get_color())
-            best = run.heldout_bound.idxmax()
-            ax.axhspan(run.heldout_bound[best] - run.heldout_se[best], run.heldout_bound[best], color=line.get_color(),
-                       alpha=0.12, lw=0)
+            top, se = run.loc[run.heldout_bound.idxmax(), ["heldout_bound", "heldout_se"]]
+            ax.axhspan(top - se, top, color=line.get_color(), alpha=0.12, lw=0)
             ax.axvline(run.selected.iloc[0], color=line.get_color(), ls="--", lw=0.8)
         lows = table.heldout_bound[table.step > 0]
         if len(lows):
