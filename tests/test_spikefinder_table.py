@@ -72,9 +72,9 @@ def test_ensemble_recipe_trains_members_from_consecutive_seeds(data_root) -> Non
     data = st.load_data(data_root, quick=True)
     recipe = st.MODELS["simplified_x5"]
     training = st.QUICK_TRAINING
-    two = st._fit_recipe(recipe.spec, 2, data, training, progress=False)
-    single = [st._fit_recipe(recipe.spec, 1, data, dataclasses.replace(training, seed=s), progress=False)
-              for s in (0, 1)]
+    two = st._fit_recipe(dataclasses.replace(recipe, members=2), data, training, progress=False)
+    single = [st._fit_recipe(dataclasses.replace(recipe, members=1), data, dataclasses.replace(training, seed=s),
+                             progress=False) for s in (0, 1)]
     assert isinstance(two.model, Ensemble) and len(two.model.members) == 2
     for member, fit in zip(two.model.members, single):  # member m is the single network of seed m
         for p, q in zip(member.parameters(), fit.model.parameters()):
@@ -84,3 +84,35 @@ def test_ensemble_recipe_trains_members_from_consecutive_seeds(data_root) -> Non
     r = score_neurons(predict_neurons(two.model, data.validation, window=training.window,
                                       buffer=training.buffer), data.validation)
     assert two.best_val == pytest.approx(float(np.nanmean(r)))
+
+
+def _same_weights(a, b) -> None:
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+def test_refit_recipe_trains_on_training_and_validation_neurons_without_selection(data_root) -> None:
+    from spikebook.supervised_training import build_model, fit_supervised
+
+    data = st.load_data(data_root, quick=True)
+    recipe = st.MODELS["simplified_x5_refit"]
+    assert recipe.refit and recipe.training.max_epochs == st.SIMPLIFIED_SELECTED_EPOCH
+    training = dataclasses.replace(st.QUICK_TRAINING, max_epochs=2)
+    fit = st._fit_recipe(dataclasses.replace(recipe, members=1), data, training, progress=False)
+    assert np.isnan(fit.best_val) and fit.best_epoch == 2  # the last epoch, whatever its score
+    union = fit_supervised(build_model(recipe.spec, seed=0), data.train + data.validation, None, training,
+                           progress=False)
+    _same_weights(fit.model, union.model)
+    # its validation neurons are in-sample: no validation rows
+    rows = pd.DataFrame(st.score_model(fit, data, "simplified_x5_refit"))
+    assert "validation" not in set(rows.protocol)
+    assert (rows.protocol == "in_sample").sum() == len(data.train) + len(data.validation)
+
+
+def test_ensemble_members_train_the_same_in_worker_processes(data_root) -> None:
+    data = st.load_data(data_root, quick=True)
+    recipe = dataclasses.replace(st.MODELS["simplified_x5"], members=2)
+    here = st._fit_recipe(recipe, data, st.QUICK_TRAINING, progress=False)
+    spawned = st._fit_recipe(recipe, data, st.QUICK_TRAINING, progress=False, workers=2)
+    for a, b in zip(here.model.members, spawned.model.members, strict=True):
+        _same_weights(a, b)
