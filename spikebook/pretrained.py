@@ -15,8 +15,9 @@ The real-data entries (:class:`GcampRecipe`, ``dsf-gcamp6s-60hz`` and ``dsf-gcam
 on every neuron of one indicator of the Chen et al. (2013) recordings, without labels, by the protocol of
 :mod:`spikebook.experiments.table1_gcamp`; the GCaMP6s entry with MLspike's drifting baseline
 (``GcampRecipe.drift``), the protocol variant that scored best on held-out GCaMP6s neurons (0.735 against
-0.704). Both were trained with the arg-max checkpoint selection of that time (the protocol now uses the
-one-standard-error rule, ``table1_gcamp.DSF_CONFIG``, and so does retraining them). They are the networks to
+0.704). Both were trained with the arg-max checkpoint selection and 10,000-step cap of that time (the protocol
+now uses the one-standard-error rule and up to 20,000 steps, ``table1_gcamp.DSF_CONFIG``, and so does
+retraining them). They are the networks to
 use on GCaMP6 recordings: there the simulation entries score about 0.3 lower (chapter "Real GCaMP6
 recordings").
 
