@@ -97,6 +97,9 @@ def test_refit_recipe_trains_on_training_and_validation_neurons_without_selectio
     data = st.load_data(data_root, quick=True)
     recipe = st.MODELS["simplified_x5_refit"]
     assert recipe.refit and recipe.training.max_epochs == st.SIMPLIFIED_SELECTED_EPOCH
+    # the epoch count is the one the validation neurons chose for the cached single simplified network
+    history = pd.read_csv(st.HISTORY_PATH)
+    assert set(history[history.model == "simplified"].best_epoch) == {st.SIMPLIFIED_SELECTED_EPOCH}
     training = dataclasses.replace(st.QUICK_TRAINING, max_epochs=2)
     fit = st._fit_recipe(dataclasses.replace(recipe, members=1), data, training, progress=False)
     assert np.isnan(fit.best_val) and fit.best_epoch == 2  # the last epoch, whatever its score

@@ -28,11 +28,16 @@ quoted from the published per-cell results (``official_results/results_24_07_17.
 are quoted from the poster.
 
 The regular and the dataset-agnostic networks are the pretrained entry ``"attended-inception-spikefinder"``
-(:data:`PRETRAINED_PATH`); the other two go to :data:`MODELS_PATH`. Scores go to :data:`SCORES_PATH`
+(:data:`PRETRAINED_PATH`); the others go to :data:`MODELS_PATH`. Scores go to :data:`SCORES_PATH`
 (per dataset) and :data:`NEURONS_PATH` (per neuron).
 
-From the command line (full mode; ~2 h on one CPU thread, of which ~85 min are the five members of
-``simplified_x5``)::
+``simplified_x5_refit`` is ``simplified_x5`` trained again on the training *and* validation neurons, for the
+epoch count the validation neurons chose for the single simplified network (:data:`SIMPLIFIED_SELECTED_EPOCH`),
+without selection (:class:`ModelRecipe` ``refit``): it has no validation rows.
+
+From the command line (full mode; ~3.5 h on one CPU thread, of which ~85 min are the five members of
+``simplified_x5`` and about as long those of ``simplified_x5_refit``; ``--workers 2`` trains two members at
+once)::
 
     OMP_NUM_THREADS=1 python -m spikebook.experiments.spikefinder_table --full
 
@@ -90,6 +95,7 @@ __all__ = [
     "PRETRAINED_PATH",
     "PROXY_EMBEDDING",
     "SCORES_PATH",
+    "SIMPLIFIED_SELECTED_EPOCH",
     "ModelRecipe",
     "TableResult",
     "leave_one_neuron_out",
