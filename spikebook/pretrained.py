@@ -17,9 +17,8 @@ on every neuron of one indicator of the Chen et al. (2013) recordings, without l
 (``GcampRecipe.drift``), the protocol variant that scored best on held-out GCaMP6s neurons (0.735 against
 0.704). Both were trained with the arg-max checkpoint selection and 10,000-step cap of that time (the protocol
 now uses the one-standard-error rule and up to 20,000 steps, ``table1_gcamp.DSF_CONFIG``, and so does
-retraining them). They are the networks to
-use on GCaMP6 recordings: there the simulation entries score about 0.3 lower (chapter "Real GCaMP6
-recordings").
+retraining them). They are the networks to use on GCaMP6 recordings: there the simulation entries score about
+0.3 lower (chapter "Real GCaMP6 recordings").
 
 From the command line: ``python -m spikebook.pretrained train dsf-scf-60hz`` (``--seed 1`` trains another
 draw into ``dsf-scf-60hz-seed1.pt``, beside the shipped entry); ``python -m spikebook.pretrained list``.

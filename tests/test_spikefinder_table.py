@@ -65,6 +65,11 @@ def test_saving_some_models_keeps_the_others(data_root, tmp_path, monkeypatch) -
     pd.testing.assert_frame_equal(rescored, again.neurons.sort_values(key).reset_index(drop=True), check_dtype=False)
 
 
+def _same_weights(a, b) -> None:
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
 def test_ensemble_recipe_trains_members_from_consecutive_seeds(data_root) -> None:
     from spikebook.supervised import Ensemble
     from spikebook.supervised_training import predict_neurons, score_neurons
@@ -77,18 +82,12 @@ def test_ensemble_recipe_trains_members_from_consecutive_seeds(data_root) -> Non
                              progress=False) for s in (0, 1)]
     assert isinstance(two.model, Ensemble) and len(two.model.members) == 2
     for member, fit in zip(two.model.members, single):  # member m is the single network of seed m
-        for p, q in zip(member.parameters(), fit.model.parameters()):
-            np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+        _same_weights(member, fit.model)
     a, b = (next(m.parameters()).detach().numpy() for m in two.model.members)
     assert not np.array_equal(a, b)
     r = score_neurons(predict_neurons(two.model, data.validation, window=training.window,
                                       buffer=training.buffer), data.validation)
     assert two.best_val == pytest.approx(float(np.nanmean(r)))
-
-
-def _same_weights(a, b) -> None:
-    for p, q in zip(a.parameters(), b.parameters(), strict=True):
-        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 def test_refit_recipe_trains_on_training_and_validation_neurons_without_selection(data_root) -> None:
