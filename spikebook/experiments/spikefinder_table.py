@@ -279,9 +279,8 @@ def _fit_recipe(recipe: ModelRecipe, data: SpikefinderSplits, training: Supervis
     train, validation = (data.train + data.validation, None) if recipe.refit else (data.train, data.validation)
     jobs = [(recipe.spec, train, validation, dataclasses.replace(training, seed=training.seed + m),
              progress and workers == 1) for m in range(recipe.members)]
-    fits: list[SupervisedFit] = [None] * len(jobs)  # type: ignore[list-item]
-    for m, fit in map_unordered(_fit_member, jobs, workers):
-        fits[m] = fit
+    done = dict(map_unordered(_fit_member, jobs, workers))
+    fits = [done[m] for m in range(len(jobs))]
     if recipe.members == 1:
         return fits[0]
     ensemble = Ensemble([f.model for f in fits]).eval()
