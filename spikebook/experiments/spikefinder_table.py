@@ -35,9 +35,9 @@ The regular and the dataset-agnostic networks are the pretrained entry ``"attend
 epoch count the validation neurons chose for the single simplified network (:data:`SIMPLIFIED_SELECTED_EPOCH`),
 without selection (:class:`ModelRecipe` ``refit``): it has no validation rows.
 
-From the command line (full mode; ~3.5 h on one CPU thread, of which ~85 min are the five members of
-``simplified_x5`` and about as long those of ``simplified_x5_refit``; ``--workers 2`` trains two members at
-once)::
+From the command line (full mode; ~3.5 h on one CPU thread: ~85 min are the five members of ``simplified_x5``,
+and those of ``simplified_x5_refit`` took 92 min summed, two at a time beside other training, so about as long;
+``--workers 2`` trains two members at once)::
 
     OMP_NUM_THREADS=1 python -m spikebook.experiments.spikefinder_table --full
 
