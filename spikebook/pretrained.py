@@ -12,12 +12,13 @@ held-out data of the same cells — the last ``heldout_steps`` samples of every 
 training — not on spike labels. Labels only score the final network on the 100 test cells.
 
 The real-data entries (:class:`GcampRecipe`, ``dsf-gcamp6s-60hz`` and ``dsf-gcamp6f-60hz``) are trained
-on every neuron of one indicator of the Chen et al. (2013) recordings, without labels, by the protocol of
-:mod:`spikebook.experiments.table1_gcamp`; the GCaMP6s entry with MLspike's drifting baseline
+on every neuron of one indicator of the Chen et al. (2013) recordings by the protocol of
+:mod:`spikebook.experiments.table1_gcamp` (labels choose only the sleep length); the GCaMP6s entry with MLspike's drifting baseline
 (``GcampRecipe.drift``), the protocol variant that scored best on held-out GCaMP6s neurons (0.735 against
-0.704). Both were trained with the arg-max checkpoint selection and 10,000-step cap of that time (the protocol
-now uses the one-standard-error rule and up to 20,000 steps, ``table1_gcamp.DSF_CONFIG``, and so does
-retraining them). They are the networks to use on GCaMP6 recordings: there the simulation entries score about
+0.704). Both were trained with the arg-max checkpoint selection, 10,000-step cap and fixed 300 sleep steps
+of that time (the protocol now uses the one-standard-error rule, up to 20,000 steps
+(``table1_gcamp.DSF_CONFIG``) and a sleep length chosen on the training neurons, and so does retraining
+them). They are the networks to use on GCaMP6 recordings: there the simulation entries score about
 0.3 lower (chapter "Real GCaMP6 recordings").
 
 From the command line: ``python -m spikebook.pretrained train dsf-scf-60hz`` (``--seed 1`` trains another
@@ -85,9 +86,10 @@ class GcampRecipe:
     The protocol of :mod:`spikebook.experiments.table1_gcamp` (its ``train_network`` and then
     ``sleep_network``): the paper's slow-baseline removal, one
     MLphys model per one-minute segment started at MLspike's values for the indicator, VIMCO with checkpoint
-    selection and early stopping on a held-out bound, then the sleep phase. Trained on *all* neurons of the
-    indicator, where the chapter's cross-validation folds leave a quarter out; no label enters. What to expect
-    on new neurons is what the folds measure on theirs.
+    selection and early stopping on a held-out bound, then the sleep phase, its length chosen by the
+    correlation on the training neurons. Trained on *all* neurons of the indicator, where the chapter's
+    cross-validation folds leave a quarter out; the sleep length is the only choice that sees labels. What to
+    expect on new neurons is what the folds measure on theirs.
 
     Attributes:
         recognition: ``"DSF"`` or ``"DSNF"`` with their default (paper) layouts.

@@ -80,7 +80,7 @@ import copy
 import dataclasses
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -773,6 +773,7 @@ def fit_sleep(
     chunk_len: int = 400,
     lr: float = 1e-3,
     seed: int = 0,
+    callback: Callable[[int], None] | None = None,
 ) -> list[float]:
     r"""The *sleep* phase of wake-sleep: fit :math:`q_\phi` to spike trains and traces drawn from the model.
 
@@ -796,6 +797,9 @@ def fit_sleep(
         chunk_len: Bins per simulated chunk.
         lr: Adam learning rate.
         seed: Seed of the simulations.
+        callback: Called after every step with the number of steps taken so far (``1 .. n_steps``), e.g. to
+            keep snapshots of the network: the state after step ``n`` of a longer run is the state a run of
+            ``n`` steps ends in.
 
     Returns:
         The loss (nats per bin) of every step.
@@ -815,7 +819,7 @@ def fit_sleep(
     shape = (batch_size, *prior.p.shape, chunk_len) if prior.p.dim() else (batch_size, chunk_len)
     losses = []
     recognition.train()
-    for _ in range(n_steps):
+    for step in range(1, n_steps + 1):
         with torch.no_grad():
             events = prior.sample(shape, generator)  # (B, C, *E, L)
             f = generative.sample(events, generator)
@@ -829,4 +833,6 @@ def fit_sleep(
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
+        if callback is not None:
+            callback(step)
     return losses

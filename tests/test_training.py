@@ -439,3 +439,26 @@ def test_fit_sleep_step_loss_is_minus_log_q_per_bin_of_the_model_draw(network):
     assert any(not torch.equal(before[k], v) for k, v in net.state_dict().items())
     with pytest.raises(ValueError, match="n_steps"):
         fit_sleep(net, generative, prior, n_steps=-1)
+
+
+def test_fit_sleep_callback_sees_every_step_and_a_snapshot_is_the_shorter_run():
+    """The callback gets 1 .. n_steps; the state after step 2 of a 4-step run is where a 2-step run ends."""
+    generative, prior = _scf(2).requires_grad_(False), BernoulliPrior(torch.tensor([3.0, 6.0]), 60.0)
+    torch.manual_seed(0)
+    start = DSF(TINY_CNN).state_dict()
+    nets = [DSF(TINY_CNN), DSF(TINY_CNN)]
+    for net in nets:
+        net.load_state_dict(start)
+    seen, snapshots = [], {}
+
+    def keep(step: int) -> None:
+        seen.append(step)
+        snapshots[step] = {k: v.clone() for k, v in nets[0].state_dict().items()}
+
+    fit_sleep(nets[0], generative, prior, 4, batch_size=2, chunk_len=40, lr=1e-2, seed=3, callback=keep)
+    fit_sleep(nets[1], generative, prior, 2, batch_size=2, chunk_len=40, lr=1e-2, seed=3)
+    assert seen == [1, 2, 3, 4]
+    for k, v in nets[1].state_dict().items():
+        assert torch.equal(snapshots[2][k], v)
+        assert torch.equal(snapshots[4][k], nets[0].state_dict()[k])
+    assert any(not torch.equal(snapshots[2][k], snapshots[4][k]) for k in snapshots[2])

@@ -19,14 +19,16 @@ Protocol (the paper's, with the choices it leaves open made explicit):
   (``"DS-F, drifting baseline"``, ``"DS-NF, drifting baseline"``). Motivated without labels: the residuals
   of the constant-baseline fits keep slow structure, and the held-out bound rises with the drift.
 * **Sleep phase** (:func:`sleep_fold`). After VIMCO, the recognition network is trained further on traces
-  simulated from the learned per-segment models (wake-sleep: θ from the data, then φ for that θ);
-  :data:`SLEEP_STEPS` steps. Both networks are scored: ``"DS-F"`` is the final one, ``"DS-F, VIMCO
-  only"`` the network before the sleep phase.
+  simulated from the learned per-segment models (wake-sleep: θ from the data, then φ for that θ). Its
+  length is chosen per fold from :data:`SLEEP_GRID` (0 included) by the correlation on the fold's
+  *training* neurons, never its test neurons. Both networks are scored: ``"DS-F"`` is the final one,
+  ``"DS-F, VIMCO only"`` the network before the sleep phase.
 * **Cross-validation.** 4 folds across neurons (:func:`neuron_folds`): a recognition network is trained on
   the neurons of three folds and tested on the fourth, so every neuron is scored by a network that never saw
   it. Checkpoints are selected on the held-out bound (the last :data:`HELDOUT_FRAMES` frames of every
   training segment), never on spike labels (the paper selected on the correlation of the training cells):
-  the latest state within one standard error of the best bound (:data:`DSF_CONFIG`).
+  the latest state within one standard error of the best bound (:data:`DSF_CONFIG`). The one number chosen
+  with labels is the sleep length, on the training neurons.
 * **Scoring.** Pearson correlation between the predicted marginal probability and the true spikes in
   40 ms bins, per neuron over all its recordings; 40 ms is not a whole number of 16.65 ms frames, so frames
   are re-binned by exact fractional overlap (:func:`spikebook.metrics.rebin_to_rate`, counts conserved).
@@ -77,7 +79,7 @@ __all__ = [
     "PAPER",
     "PATIENCE_EVALUATIONS",
     "SEGMENT_FRAMES",
-    "SLEEP_STEPS",
+    "SLEEP_GRID",
     "TRAINING_LENGTH",
     "VIMCO_ONLY",
     "Fig3Example",
@@ -106,6 +108,7 @@ __all__ = [
     "run",
     "score_neuron",
     "shift_frames",
+    "sleep_choices",
     "sleep_fold",
     "sleep_network",
     "slow_residual_power",
@@ -205,16 +208,18 @@ DSNF_CONFIG = VimcoConfig(**{**DSNF_TRAINING.__dict__, "batch_size": 4, "eval_ev
                              "selection": "one_se",
                              "patience": PATIENCE_EVALUATIONS * 100, **TRAINING_LENGTH})
 #: Sleep phase after VIMCO (wake-sleep, :func:`sleep_fold`): Adam steps, each on one simulated chunk of
-#: ``SLEEP_LEN`` frames per training segment drawn from that segment's *learned* MLphys model. 300 steps
-#: were fixed after a scan of 100–500 with DS-F on the folds of both indicators, scored on their test
-#: neurons (fold scores moved by about ±0.03 across it): the one number of the protocol that has seen
-#: labels. No label-free criterion exists for it: the held-out bound, which selects the VIMCO checkpoint,
-#: always prefers the VIMCO network, as it is the quantity VIMCO maximises.
-SLEEP_STEPS = 300
+#: ``SLEEP_LEN`` frames per training segment drawn from that segment's *learned* MLphys model. Its length
+#: is chosen per fold among these (0: no sleep phase, the paper's protocol) by the mean correlation on the
+#: fold's *training* neurons (:func:`sleep_network`), as the paper selected its checkpoints on the training
+#: cells: the one number of the protocol chosen with labels, and never with the test neurons' labels. No
+#: label-free criterion exists for it: the held-out bound, which selects the VIMCO checkpoint, always
+#: prefers the VIMCO network, as it is the quantity VIMCO maximises. (Until session 19 a fixed 300 steps
+#: was used, chosen from 100–500 on the *test* neurons of the DS-F folds: a leak this replaces.)
+SLEEP_GRID = (0, 100, 200, 300, 400, 500)
 SLEEP_LEN = 400
 BIN_S = 0.04
 N_FOLDS = 4
-QUICK = {"n_steps": 10, "eval_every": 5, "max_segments": 4, "neurons": 4, "sleep_steps": 5}
+QUICK = {"n_steps": 10, "eval_every": 5, "max_segments": 4, "neurons": 4, "sleep_grid": (0, 3, 5)}
 
 CELLS_PATH = RESULTS_DIR / "table1_gcamp_cells.csv"
 CHECKPOINT_DIR = RESULTS_DIR / "gcamp"
@@ -522,30 +527,52 @@ def sleep_network(train: list[GcampNeuron], path: Path, network: Network = "DS-F
     jointly, by the importance-weighted bound. This phase keeps those generative models fixed and
     continues training the network on pairs :math:`(s, f)` drawn from them
     (:func:`~spikebook.training.fit_sleep`: spikes from the 0.9 Hz prior, traces from each segment's
-    learned model; no recorded trace and no label enters). That is the wake-sleep scheme of the dendritic
+    learned model; no recorded trace enters). That is the wake-sleep scheme of the dendritic
     chapter (Bornschein & Bengio 2015): θ from the data, φ by the sleep objective
     :math:`-\\log q_\\phi(s \\mid f)`, which trains the network where the model puts its mass rather
-    than where the VIMCO gradient happens to reach. The checkpoint keeps both networks
-    (``"vimco_recognition"`` and the final ``"recognition"``).
+    than where the VIMCO gradient happens to reach.
+
+    One run of ``max(SLEEP_GRID)`` steps is snapshotted at every length of :data:`SLEEP_GRID`; the snapshot
+    with the highest mean correlation (:func:`score_neuron`) on ``train``, the neurons the network was
+    trained on, is kept (the shortest on a tie). The checkpoint keeps the VIMCO network
+    (``"vimco_recognition"``), the kept one (``"recognition"``), its length (``"sleep_steps"``) and the
+    scan (``"sleep_scan"``: length → mean training correlation).
 
     Args:
-        train: The neurons the network was trained on (their segments fix the learned models' order).
+        train: The neurons the network was trained on (their segments fix the learned models' order; their
+            labels choose the length).
 
     Returns:
-        The network after the sleep phase, in eval mode.
+        The kept network, in eval mode.
     """
     state = torch.load(path, map_location="cpu", weights_only=False)
     generative, segments = learned_mlphys(train, state, quick)
     vimco_state = state.get("vimco_recognition", state["recognition"])
     model = _new_network(network)
     model.load_state_dict(vimco_state)
-    steps = QUICK["sleep_steps"] if quick else SLEEP_STEPS
+    grid = QUICK["sleep_grid"] if quick else SLEEP_GRID
+    snapshots = {0: vimco_state}
+
+    def keep(step: int) -> None:
+        if step in grid:
+            snapshots[step] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
     prior = BernoulliPrior(torch.full((len(segments),), PRIOR_RATE_HZ), train[0].fs)
-    fit_sleep(model, generative.requires_grad_(False), prior, steps, batch_size=1, chunk_len=SLEEP_LEN, seed=seed)
-    state.update(vimco_recognition=vimco_state, recognition={k: v.cpu() for k, v in model.state_dict().items()},
-                 sleep_steps=steps)
+    fit_sleep(model, generative.requires_grad_(False), prior, max(grid), batch_size=1, chunk_len=SLEEP_LEN,
+              seed=seed, callback=keep)
+    scan = {}
+    for steps in grid:
+        model.load_state_dict(snapshots[steps])
+        model.cpu().eval()
+        scan[steps] = float(np.mean([score_neuron([infer(t, n.fs, model, model_fs=n.fs) for t in n.traces], n)
+                                     for n in train]))
+    if not all(math.isfinite(v) for v in scan.values()):
+        raise ValueError(f"a training neuron has no correlation (no spikes or a constant prediction): {scan}")
+    chosen = max(grid, key=scan.__getitem__)  # the first maximum: the shortest on a tie
+    model.load_state_dict(snapshots[chosen])
+    state.update(vimco_recognition=vimco_state, recognition=snapshots[chosen], sleep_steps=chosen, sleep_scan=scan)
     save_atomic(state, path)
-    return model.cpu().eval()
+    return model.eval()
 
 
 def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[GcampNeuron],
@@ -553,6 +580,21 @@ def sleep_fold(indicator: Indicator, network: Network, fold: int, neurons: list[
     """:func:`sleep_network` for the network of one fold."""
     train = training_neurons(neurons, neuron_folds(len(neurons)), fold)
     return sleep_network(train, fold_checkpoint(indicator, network, fold, quick, seed, drift), network, quick, seed)
+
+
+def sleep_choices(indicator: Indicator, network: Network = "DS-F", drift: bool = True,
+                  quick: bool = False) -> pd.DataFrame:
+    """The sleep-length scan of each saved fold (:func:`sleep_network`): mean correlation on the fold's
+    training neurons per length (columns), and the length kept (``"kept"``); one row per fold, missing
+    folds and folds without a scan skipped."""
+    rows = {}
+    for fold in range(N_FOLDS):
+        path = fold_checkpoint(indicator, network, fold, quick, drift=drift)
+        if path.exists():
+            state = torch.load(path, map_location="cpu", weights_only=False)
+            if "sleep_scan" in state:
+                rows[fold] = {**state["sleep_scan"], "kept": state["sleep_steps"]}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("fold")
 
 
 def load_fold(indicator: Indicator, network: Network, fold: int, quick: bool = False,
@@ -763,7 +805,7 @@ def run(
                     path = fold_checkpoint(indicator, network, fold, quick, seed, drift)
                     if retrain or not path.exists():
                         train_fold(neurons, folds, fold, network, quick, progress, seed, drift)
-                    if "sleep_steps" not in torch.load(path, map_location="cpu", weights_only=False):
+                    if "sleep_scan" not in torch.load(path, map_location="cpu", weights_only=False):
                         sleep_fold(indicator, network, fold, neurons, quick, seed, drift)
             name = method_name(network, seeds, drift)
             for stage, method in (("sleep", name), ("vimco", name + VIMCO_ONLY)):
