@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -313,3 +314,22 @@ def test_learning_curves_read_every_evaluation_of_each_saved_fold(tmp_path, monk
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2 * 2 + 2  # held-out + training per fold, vlines
     grid = tg.plot_learning_curves({name: curves for name in "abc"})  # two panels per row, the fourth hidden
     assert [ax.get_visible() for ax in grid.axes] == [True, True, True, False]
+
+
+def test_plot_fig3_draws_one_count_series_per_network_and_refuses_too_many():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.collections import PathCollection
+
+    from spikebook.experiments.table1_gcamp import Fig3Example, plot_fig3
+
+    t = np.zeros(600)
+    example = Fig3Example(t, t, t, t, t, t, 60.0, 0.5)
+    cells = pd.DataFrame({"method": [f"net {i}" for i in range(5) for _ in range(3)] + ["CDEC"] * 3,
+                          "n_spikes": np.arange(18.0), "inferred_spikes": [*np.arange(15.0), *[np.nan] * 3]})
+    fig = plot_fig3(example, cells[cells.method.isin(["net 0", "net 1", "CDEC"])])
+    counts = fig.axes[-1]
+    assert [c.get_label() for c in counts.collections if isinstance(c, PathCollection)] == ["net 0", "net 1"]
+    with pytest.raises(ValueError, match="at most 4 networks"):
+        plot_fig3(example, cells)

@@ -609,8 +609,10 @@ def _main() -> None:
         return
     result, fits = run_table(quick=not args.full, names=args.models, save=args.full, progress=True,
                              workers=args.workers)
-    for name, fit in fits.items():
-        print(f"{name}: best epoch {fit.best_epoch}, val {fit.best_val:.3f}, {fit.seconds / 60:.1f} min")
+    for name, fit in fits.items():  # an ensemble has no epochs of its own; a refit has no validation neurons
+        epoch = f"best epoch {fit.best_epoch}" if fit.history.epoch else "ensemble"
+        val = f"val {fit.best_val:.3f}" if np.isfinite(fit.best_val) else "no validation"
+        print(f"{name}: {epoch}, {val}, {fit.seconds / 60:.1f} min")
     ours = result.scores[result.scores.source == "ours"]
     print(ours.pivot_table(index=["model", "protocol"], columns="dataset", values="r").round(3).to_string())
     print(f"total {(time.perf_counter() - start) / 60:.1f} min")

@@ -874,16 +874,24 @@ def plot_fig3(example: Fig3Example, cells: pd.DataFrame | None = None, seconds: 
     Args:
         example: From :func:`fig3_example`.
         cells: Per-neuron scores (from :func:`run`); when given, a second panel compares the inferred
-            spike count (sum of marginals) with the true count per neuron, per network.
+            spike count (sum of marginals) with the true count per neuron, for each of its networks (at most
+            four: pass the rows to compare).
         seconds: Time window shown.
 
     Returns:
         A matplotlib Figure.
+
+    Raises:
+        ValueError: if ``cells`` holds more than four networks.
     """
     import matplotlib.pyplot as plt  # imported here: only the chapter plots
 
     from spikebook.plotting import COLORS
 
+    markers = "os^D"
+    nets = None if cells is None else cells.dropna(subset=["inferred_spikes"])
+    if nets is not None and nets["method"].nunique() > len(markers):
+        raise ValueError(f"at most {len(markers)} networks in one count panel, got {sorted(nets['method'].unique())}")
     lo, hi = (round(x * example.fs) for x in seconds)
     t = np.arange(lo, min(hi, len(example.fluorescence))) / example.fs
     w = slice(lo, lo + len(t))
@@ -902,10 +910,9 @@ def plot_fig3(example: Fig3Example, cells: pd.DataFrame | None = None, seconds: 
     bx.vlines(spike_t, -0.35, -0.05, color=COLORS["spikes"], lw=1, label="true spikes")
     bx.set(xlabel="time (s)", ylabel="probability", ylim=(-0.4, 1.05))
     bx.legend(fontsize=7, loc="upper right")
-    if cells is not None:
+    if nets is not None:
         cx = fig.add_subplot(grid[:, 2])
-        nets = cells.dropna(subset=["inferred_spikes"])
-        for (method, group), marker in zip(nets.groupby("method"), "os^", strict=False):
+        for (method, group), marker in zip(nets.groupby("method"), markers, strict=False):
             cx.scatter(group["n_spikes"], group["inferred_spikes"], marker=marker, s=22, label=method, alpha=0.8)
         top = float(max(nets["n_spikes"].max(), nets["inferred_spikes"].max())) * 1.05
         cx.plot([0, top], [0, top], color="0.5", lw=0.8)
