@@ -213,8 +213,8 @@ DSNF_CONFIG = VimcoConfig(**{**DSNF_TRAINING.__dict__, "batch_size": 4, "eval_ev
 #: fold's *training* neurons (:func:`sleep_network`), as the paper selected its checkpoints on the training
 #: cells: the one number of the protocol chosen with labels, and never with the test neurons' labels. No
 #: label-free criterion exists for it: the held-out bound, which selects the VIMCO checkpoint, always
-#: prefers the VIMCO network, as it is the quantity VIMCO maximises. (Until session 19 a fixed 300 steps
-#: was used, chosen from 100–500 on the *test* neurons of the DS-F folds: a leak this replaces.)
+#: prefers the VIMCO network, as it is the quantity VIMCO maximises. (An earlier version used a fixed 300
+#: steps, chosen from 100–500 on the *test* neurons of the DS-F folds: a leak this replaces.)
 SLEEP_GRID = (0, 100, 200, 300, 400, 500)
 SLEEP_LEN = 400
 BIN_S = 0.04
