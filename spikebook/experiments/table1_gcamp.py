@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -101,11 +101,13 @@ __all__ = [
     "method_name",
     "network_predictions",
     "neuron_folds",
+    "neuron_scores",
     "plot_fig3",
     "plot_learning_curves",
     "plot_lag_scores",
     "preprocess",
     "run",
+    "saved_folds",
     "score_neuron",
     "shift_frames",
     "sleep_choices",
@@ -383,6 +385,15 @@ def heldout_bounds(indicator: Indicator, network: Network = "DS-F") -> pd.DataFr
     return pd.DataFrame(best, dtype=float).reindex(pd.RangeIndex(N_FOLDS, name="fold"))
 
 
+def saved_folds(indicator: Indicator, network: Network = "DS-F", drift: bool = True,
+                quick: bool = False) -> Iterator[tuple[int, dict]]:
+    """``(fold, checkpoint dictionary)`` of each saved seed-0 fold run, in fold order; missing folds skipped."""
+    for fold in range(N_FOLDS):
+        path = fold_checkpoint(indicator, network, fold, quick, drift=drift)
+        if path.exists():
+            yield fold, torch.load(path, map_location="cpu", weights_only=False)
+
+
 def learning_curves(indicator: Indicator, network: Network = "DS-F", drift: bool = True,
                     quick: bool = False) -> pd.DataFrame:
     """Every evaluation of each saved fold run: training and held-out bound, its s.e., and the selected step.
@@ -394,11 +405,7 @@ def learning_curves(indicator: Indicator, network: Network = "DS-F", drift: bool
         the run returned, :func:`~spikebook.training.fit_vimco`'s ``best_step``); missing folds are skipped.
     """
     frames = []
-    for fold in range(N_FOLDS):
-        path = fold_checkpoint(indicator, network, fold, quick, drift=drift)
-        if not path.exists():
-            continue
-        state = torch.load(path, map_location="cpu", weights_only=False)
+    for fold, state in saved_folds(indicator, network, drift, quick):
         history = History(*state["history"])
         se = list(history.heldout_se) or [math.nan] * len(history.steps)
         frames.append(pd.DataFrame({"fold": fold, "step": history.steps, "train_bound": history.train_bound,
@@ -560,12 +567,11 @@ def sleep_network(train: list[GcampNeuron], path: Path, network: Network = "DS-F
     prior = BernoulliPrior(torch.full((len(segments),), PRIOR_RATE_HZ), train[0].fs)
     fit_sleep(model, generative.requires_grad_(False), prior, max(grid), batch_size=1, chunk_len=SLEEP_LEN,
               seed=seed, callback=keep)
+    model.cpu().eval()
     scan = {}
     for steps in grid:
         model.load_state_dict(snapshots[steps])
-        model.cpu().eval()
-        scan[steps] = float(np.mean([score_neuron([infer(t, n.fs, model, model_fs=n.fs) for t in n.traces], n)
-                                     for n in train]))
+        scan[steps] = float(neuron_scores(model, train).mean())
     if not all(math.isfinite(v) for v in scan.values()):
         raise ValueError(f"a training neuron has no correlation (no spikes or a constant prediction): {scan}")
     chosen = max(grid, key=scan.__getitem__)  # the first maximum: the shortest on a tie
@@ -587,13 +593,8 @@ def sleep_choices(indicator: Indicator, network: Network = "DS-F", drift: bool =
     """The sleep-length scan of each saved fold (:func:`sleep_network`): mean correlation on the fold's
     training neurons per length (columns), and the length kept (``"kept"``); one row per fold, missing
     folds and folds without a scan skipped."""
-    rows = {}
-    for fold in range(N_FOLDS):
-        path = fold_checkpoint(indicator, network, fold, quick, drift=drift)
-        if path.exists():
-            state = torch.load(path, map_location="cpu", weights_only=False)
-            if "sleep_scan" in state:
-                rows[fold] = {**state["sleep_scan"], "kept": state["sleep_steps"]}
+    rows = {fold: {**state["sleep_scan"], "kept": state["sleep_steps"]}
+            for fold, state in saved_folds(indicator, network, drift, quick) if "sleep_scan" in state}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("fold")
 
 
@@ -629,6 +630,11 @@ def score_neuron(predictions: list[np.ndarray], neuron: GcampNeuron) -> float:
     pred = np.concatenate([_binned(p, neuron.fs) for p in predictions])
     true = np.concatenate([_binned(s, neuron.fs) for s in neuron.spikes])
     return float(np.corrcoef(pred, true)[0, 1])
+
+
+def neuron_scores(model: RecognitionModel, neurons: list[GcampNeuron]) -> np.ndarray:
+    """:func:`score_neuron` of every neuron, each recording inferred by ``model`` at the neuron's frame rate."""
+    return np.array([score_neuron([infer(t, n.fs, model, model_fs=n.fs) for t in n.traces], n) for n in neurons])
 
 
 def entry_scores(neurons: list[GcampNeuron], name: str) -> np.ndarray:
