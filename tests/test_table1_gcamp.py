@@ -193,6 +193,25 @@ def test_fold_runs_and_the_sleep_phase_are_reproducible(data_root, tmp_path, mon
         assert torch.equal(a, b)
 
 
+def test_sleep_refuses_a_training_neuron_without_a_correlation(data_root, tmp_path, monkeypatch):
+    """A training neuron without spikes has no correlation, so it cannot vote on the sleep length: an error,
+    not a scan that silently drops it (or a NaN that max() would mis-rank)."""
+    import dataclasses
+
+    from spikebook.experiments import table1_gcamp as tg
+
+    monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path)
+    neurons = load_neurons("GCaMP6s", data_root)[: tg.QUICK["neurons"]]
+    folds = neuron_folds(len(neurons))
+    tg.train_fold(neurons, folds, 0, "DS-F", quick=True, progress=False)
+    train = tg.training_neurons(neurons, folds, 0)
+    silent = dataclasses.replace(train[0], spikes=tuple(np.zeros_like(s) for s in train[0].spikes))
+    path = fold_checkpoint("GCaMP6s", "DS-F", 0, quick=True)
+    with pytest.raises(ValueError, match="no correlation"):
+        tg.sleep_network([silent, *train[1:]], path, quick=True)
+    assert "sleep_steps" not in torch.load(path, weights_only=False)  # nothing saved
+
+
 @pytest.mark.skipif(not fold_checkpoint("GCaMP6s", "DS-F", 0).exists(), reason="no full-mode fold checkpoints")
 def test_timing_curves_at_lag_zero_are_the_table_scores(data_root):
     neurons = load_neurons("GCaMP6s", data_root)
