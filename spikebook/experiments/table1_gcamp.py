@@ -643,7 +643,7 @@ def entry_scores(neurons: list[GcampNeuron], name: str) -> np.ndarray:
     Every recording goes through :func:`spikebook.infer` at its frame rate (resampled to the entry's rate
     if that differs). Which traces the entry has seen is up to the entry: the simulation ones
     (``dsf-scf-60hz``, ...) saw none of these, the real-data ones (``dsf-gcamp6s-60hz``, ...) were trained
-    on them without labels.
+    on their indicator's recordings, whose labels chose only the sleep length.
     """
     return np.array([score_neuron([infer(t, n.fs, name) for t in n.traces], n) for n in neurons])
 
