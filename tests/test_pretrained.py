@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -92,12 +94,15 @@ def test_networks_follow_the_recipe():
     recognition, generative = pretrained.fresh_networks(pretrained.RECIPES["dsnf-scf-60hz"], n_cells=4)
     assert isinstance(recognition, DSNF)
     assert generative.alpha.shape == (4,) and generative.roots.shape == (4, 1)
-    recognition, generative = pretrained.fresh_networks(pretrained.RECIPES["dsf-gcamp6f-60hz"], n_cells=3)
+    gcamp6f = pretrained.RECIPES["dsf-gcamp6f-60hz"]
+    recognition, generative = pretrained.fresh_networks(gcamp6f, n_cells=3)
     assert isinstance(recognition, DSF) and generative.alpha.shape == (3,)
-    assert generative.fs == pretrained.RECIPES["dsf-gcamp6f-60hz"].fs
-    assert not generative.drifting  # the GCaMP6f entry keeps eq. (4)'s constant baseline
-    _, generative = pretrained.fresh_networks(pretrained.RECIPES["dsf-gcamp6s-60hz"], n_cells=3)
-    torch.testing.assert_close(generative.drift, torch.full((3,), tg.DRIFT_START))  # σ starts at 1
+    assert generative.fs == gcamp6f.fs
+    for name in ("dsf-gcamp6s-60hz", "dsf-gcamp6f-60hz"):  # both entries have the drifting baseline
+        _, generative = pretrained.fresh_networks(pretrained.RECIPES[name], n_cells=3)
+        torch.testing.assert_close(generative.drift, torch.full((3,), tg.DRIFT_START))  # σ starts at 1
+    _, generative = pretrained.fresh_networks(dataclasses.replace(gcamp6f, drift=False), n_cells=3)
+    assert not generative.drifting  # without it, eq. (4)'s constant baseline
 
 
 def test_errors_name_the_fix(checkpoint_dir):

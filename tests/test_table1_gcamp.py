@@ -193,6 +193,7 @@ def test_fold_runs_and_the_sleep_phase_are_reproducible(data_root, tmp_path, mon
         assert torch.equal(a, b)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")  # r of no spikes
 def test_sleep_refuses_a_training_neuron_without_a_correlation(data_root, tmp_path, monkeypatch):
     """A training neuron without spikes has no correlation, so it cannot vote on the sleep length: an error,
     not a scan that silently drops it (or a NaN that max() would mis-rank)."""
