@@ -14,8 +14,8 @@ training — not on spike labels. Labels only score the final network on the 100
 The real-data entries (:class:`GcampRecipe`, ``dsf-gcamp6s-60hz`` and ``dsf-gcamp6f-60hz``) are trained
 on every neuron of one indicator of the Chen et al. (2013) recordings by the protocol of
 :mod:`spikebook.experiments.table1_gcamp`: VIMCO with MLspike's drifting baseline in the per-segment models
-(``GcampRecipe.drift``), the DS-F variant that scored best on held-out neurons of both indicators (0.737
-against 0.670 on GCaMP6s, 0.686 against 0.681 on GCaMP6f), the one-standard-error checkpoint rule up to
+(``GcampRecipe.drift``), the DS-F variant that scored best on held-out neurons of both indicators (their
+cross-validated scores are in each entry's description), the one-standard-error checkpoint rule up to
 20,000 steps (``table1_gcamp.DSF_CONFIG``), then the sleep phase. The labels of the neurons they are trained
 on choose only the sleep length. They are the networks to use on GCaMP6 recordings: there the simulation
 entries score about 0.3 lower (chapter "Real GCaMP6 recordings").

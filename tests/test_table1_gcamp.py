@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -197,8 +198,6 @@ def test_fold_runs_and_the_sleep_phase_are_reproducible(data_root, tmp_path, mon
 def test_sleep_refuses_a_training_neuron_without_a_correlation(data_root, tmp_path, monkeypatch):
     """A training neuron without spikes has no correlation, so it cannot vote on the sleep length: an error,
     not a scan that silently drops it (or a NaN that max() would mis-rank)."""
-    import dataclasses
-
     from spikebook.experiments import table1_gcamp as tg
 
     monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path)

@@ -87,7 +87,6 @@ __all__ = [
     "GcampResult",
     "cdec_predictions",
     "cut_segments",
-    "entry_scores",
     "fig3_example",
     "fold_checkpoint",
     "heldout_bounds",
@@ -385,7 +384,7 @@ def heldout_bounds(indicator: Indicator, network: Network = "DS-F") -> pd.DataFr
     return pd.DataFrame(best, dtype=float).reindex(pd.RangeIndex(N_FOLDS, name="fold"))
 
 
-def saved_folds(indicator: Indicator, network: Network = "DS-F", drift: bool = True,
+def saved_folds(indicator: Indicator, network: Network, drift: bool,
                 quick: bool = False) -> Iterator[tuple[int, dict]]:
     """``(fold, checkpoint dictionary)`` of each saved seed-0 fold run, in fold order; missing folds skipped."""
     for fold in range(N_FOLDS):
@@ -632,20 +631,18 @@ def score_neuron(predictions: list[np.ndarray], neuron: GcampNeuron) -> float:
     return float(np.corrcoef(pred, true)[0, 1])
 
 
-def neuron_scores(model: RecognitionModel, neurons: list[GcampNeuron]) -> np.ndarray:
-    """:func:`score_neuron` of every neuron, each recording inferred by ``model`` at the neuron's frame rate."""
-    return np.array([score_neuron([infer(t, n.fs, model, model_fs=n.fs) for t in n.traces], n) for n in neurons])
+def neuron_scores(model: str | RecognitionModel, neurons: list[GcampNeuron]) -> np.ndarray:
+    """:func:`score_neuron` of every neuron, each recording inferred by ``model`` through :func:`spikebook.infer`.
 
-
-def entry_scores(neurons: list[GcampNeuron], name: str) -> np.ndarray:
-    """Per-neuron scores (:func:`score_neuron`) of a pretrained entry applied by name, as a user would.
-
-    Every recording goes through :func:`spikebook.infer` at its frame rate (resampled to the entry's rate
-    if that differs). Which traces the entry has seen is up to the entry: the simulation ones
+    ``model`` is a network instance, run at the neuron's own frame rate (the fold networks are trained at
+    it), or a pretrained entry by name, applied as a user would: at its own rate, each recording resampled
+    to it if that differs. Which traces an entry has seen is up to the entry: the simulation ones
     (``dsf-scf-60hz``, ...) saw none of these, the real-data ones (``dsf-gcamp6s-60hz``, ...) were trained
     on their indicator's recordings, whose labels chose only the sleep length.
     """
-    return np.array([score_neuron([infer(t, n.fs, name) for t in n.traces], n) for n in neurons])
+    by_name = isinstance(model, str)
+    return np.array([score_neuron([infer(t, n.fs, model, model_fs=None if by_name else n.fs) for t in n.traces], n)
+                     for n in neurons])
 
 
 def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
