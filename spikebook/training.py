@@ -549,6 +549,7 @@ def fit_vimco(
     validation: Tensor | None = None,
     checkpoint_path: str | os.PathLike | None = None,
     progress: bool = True,
+    callback: Callable[[int], None] | None = None,
 ) -> FitResult:
     r"""Fit a recognition model and per-cell generative parameters jointly with VIMCO.
 
@@ -582,6 +583,10 @@ def fit_vimco(
             training resumes from it (its config must equal ``config`` except for ``n_steps``,
             ``patience`` and ``min_steps``, and its seed must be ``seed``).
         progress: Show a tqdm progress bar.
+        callback: Called at every evaluation (step 0 of a new run included) with the number of steps taken,
+            the models in their state at that step and the network in eval mode; e.g. to score the network
+            on labelled training cells, as the paper's early stopping did. Not called again for evaluations
+            that a resumed run had already made.
 
     Returns:
         :class:`FitResult`, models with the selected state loaded (``config.selection``).
@@ -666,6 +671,8 @@ def fit_vimco(
         bound, se = _heldout_bound(
             recognition, generative, prior, val_traces, val_chunks, config, per_cell, seed + 2
         )
+        if callback is not None:
+            callback(step)
         recognition.train()
         for values, value in zip(history, (step, train_bound, bound, se)):
             values.append(value)

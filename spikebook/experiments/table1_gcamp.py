@@ -29,6 +29,11 @@ Protocol (the paper's, with the choices it leaves open made explicit):
   training segment), never on spike labels (the paper selected on the correlation of the training cells):
   the latest state within one standard error of the best bound (:data:`DSF_CONFIG`). The one number chosen
   with labels is the sleep length, on the training neurons.
+* **The paper's early stopping (optional).** ``paper_stopping=True`` (``--paper-stopping``) also keeps, from the
+  same run, the state the paper would have kept: at every evaluation the network is scored on the fold's
+  *training* neurons (:func:`training_correlation`), and the state with the highest mean correlation is saved
+  beside the one the bound selected. No sleep phase follows it (the paper had none); its rows end in
+  :data:`PAPER_STOPPING`.
 * **Scoring.** Pearson correlation between the predicted marginal probability and the true spikes in
   40 ms bins, per neuron over all its recordings; 40 ms is not a whole number of 16.65 ms frames, so frames
   are re-binned by exact fractional overlap (:func:`spikebook.metrics.rebin_to_rate`, counts conserved).
@@ -78,6 +83,7 @@ __all__ = [
     "MLSPIKE_GCAMP6S",
     "PAPER",
     "PATIENCE_EVALUATIONS",
+    "PAPER_STOPPING",
     "SEGMENT_FRAMES",
     "SLEEP_GRID",
     "TRAINING_LENGTH",
@@ -117,14 +123,17 @@ __all__ = [
     "timing_curves",
     "train_fold",
     "train_network",
+    "training_correlation",
     "training_neurons",
 ]
 
 Indicator = Literal["GCaMP6s", "GCaMP6f"]
 Network = Literal["DS-F", "DS-NF"]
-Stage = Literal["vimco", "sleep"]
+Stage = Literal["vimco", "sleep", "paper"]
 #: Suffix of the method name of the networks as VIMCO left them (before the sleep phase) in the tables.
 VIMCO_ONLY = ", VIMCO only"
+#: Suffix of the method name of the networks kept by the paper's early stopping (:func:`train_network`).
+PAPER_STOPPING = ", paper's early stopping"
 
 #: Table 1 of the paper, columns GCaMP6s and GCaMP6f (mean correlation in 40 ms bins). CDEC, MCMC and
 #: MLspike are the paper's own numbers for those methods (ours for CDEC are computed here too).
@@ -472,6 +481,7 @@ def train_network(
     progress: bool = True,
     seed: int = 0,
     drift: bool = False,
+    paper_stopping: bool = False,
 ) -> FitResult:
     """Train a recognition network with VIMCO on the segments of ``train`` and save it at ``path``.
 
@@ -480,6 +490,13 @@ def train_network(
     last :data:`HELDOUT_FRAMES` frames of every segment held out for checkpoint selection, early stopping on
     that held-out bound. The checkpoint holds the network, the per-segment models, the history and the
     training neurons' names.
+
+    With ``paper_stopping``, the same run also does what the paper's early stopping did: at every evaluation
+    the network is scored on ``train`` (:func:`training_correlation`, the labels of the training neurons
+    only), and the state with the highest score (the earliest on a tie) is kept as well. The checkpoint then
+    also holds ``"train_correlation"`` (one score per evaluation, aligned with the history's steps),
+    ``"paper_step"`` and ``"paper_recognition"``. Scoring needs no random numbers, so the run itself, and the
+    state the bound selects, are those of a run without it.
 
     Returns:
         What :func:`~spikebook.training.fit_vimco` returns: the network and the per-segment models at the
@@ -493,6 +510,15 @@ def train_network(
         config = VimcoConfig(**{**config.__dict__, "n_steps": QUICK["n_steps"], "eval_every": QUICK["eval_every"]})
     with seeded(seed):  # the initial weights depend on the seed alone
         recognition = _new_network(network)
+    curve: list[float] = []
+    paper: dict = {}
+
+    def early_stopping(step: int) -> None:
+        curve.append(training_correlation(recognition, train))
+        if not paper or curve[-1] > paper["paper_correlation"]:
+            paper.update(paper_step=step, paper_correlation=curve[-1],
+                         paper_recognition={k: v.detach().cpu().clone() for k, v in recognition.state_dict().items()})
+
     result = fit_vimco(
         recognition,
         initial_mlphys(train[0].indicator, segments, fs, drift),
@@ -502,10 +528,12 @@ def train_network(
         seed=seed,
         validation=traces[..., -HELDOUT_FRAMES:],
         progress=progress,
+        callback=early_stopping if paper_stopping else None,
     )
+    labels = {"train_correlation": curve, **paper} if paper_stopping else {}
     save_atomic({"recognition": result.recognition.state_dict(), "generative": result.generative.state_dict(),
                  "history": tuple(result.history), "best_step": result.best_step,
-                 "train_neurons": [n.name for n in train]}, path)
+                 "train_neurons": [n.name for n in train], **labels}, path)
     return result
 
 
@@ -518,11 +546,12 @@ def train_fold(
     progress: bool = True,
     seed: int = 0,
     drift: bool = False,
+    paper_stopping: bool = False,
 ) -> FitResult:
     """:func:`train_network` on the neurons outside ``fold``, saved at :func:`fold_checkpoint`."""
     return train_network(training_neurons(neurons, folds, fold),
                          fold_checkpoint(neurons[0].indicator, network, fold, quick, seed, drift), network, quick,
-                         progress, seed, drift)
+                         progress, seed, drift, paper_stopping)
 
 
 def sleep_network(train: list[GcampNeuron], path: Path, network: Network = "DS-F", quick: bool = False,
@@ -570,9 +599,7 @@ def sleep_network(train: list[GcampNeuron], path: Path, network: Network = "DS-F
     scan = {}
     for steps in grid:
         model.load_state_dict(snapshots[steps])
-        scan[steps] = float(neuron_scores(model, train).mean())
-    if not all(math.isfinite(v) for v in scan.values()):
-        raise ValueError(f"a training neuron has no correlation (no spikes or a constant prediction): {scan}")
+        scan[steps] = training_correlation(model, train)
     chosen = max(grid, key=scan.__getitem__)  # the first maximum: the shortest on a tie
     model.load_state_dict(snapshots[chosen])
     state.update(vimco_recognition=vimco_state, recognition=snapshots[chosen], sleep_steps=chosen, sleep_scan=scan)
@@ -603,20 +630,25 @@ def load_fold(indicator: Indicator, network: Network, fold: int, quick: bool = F
 
     Args:
         stage: ``"sleep"``: the final network (after :func:`sleep_fold`); ``"vimco"``: the network as
-            VIMCO left it.
+            VIMCO left it; ``"paper"``: the state the paper's early stopping kept (``paper_stopping`` of
+            :func:`train_network`).
         seed: The training seed of the run (:func:`fold_checkpoint`).
         drift: Whether the run's generative models had a drifting baseline (:func:`fold_checkpoint`).
 
     Raises:
-        ValueError: if ``stage="sleep"`` and the fold has had no sleep phase yet.
+        ValueError: if ``stage="sleep"`` and the fold has had no sleep phase yet, or ``stage="paper"`` and the
+            run was trained without ``paper_stopping``.
     """
     state = torch.load(fold_checkpoint(indicator, network, fold, quick, seed, drift), map_location="cpu",
                        weights_only=False)
     if stage == "sleep" and "sleep_steps" not in state:
         raise ValueError(f"fold {fold} of {network} on {indicator} has no sleep phase yet: run sleep_fold")
+    if stage == "paper" and "paper_recognition" not in state:
+        raise ValueError(f"fold {fold} of {network} on {indicator} was trained without paper_stopping")
     model = _new_network(network)
-    model.load_state_dict(state["recognition"] if stage == "sleep" else state.get("vimco_recognition",
-                                                                                   state["recognition"]))
+    weights = {"sleep": state["recognition"], "paper": state.get("paper_recognition"),
+               "vimco": state.get("vimco_recognition", state["recognition"])}
+    model.load_state_dict(weights[stage])
     return model.eval(), state
 
 
@@ -629,6 +661,20 @@ def score_neuron(predictions: list[np.ndarray], neuron: GcampNeuron) -> float:
     pred = np.concatenate([_binned(p, neuron.fs) for p in predictions])
     true = np.concatenate([_binned(s, neuron.fs) for s in neuron.spikes])
     return float(np.corrcoef(pred, true)[0, 1])
+
+
+def training_correlation(model: RecognitionModel, train: list[GcampNeuron]) -> float:
+    """Mean :func:`score_neuron` of ``model`` over the neurons it was trained on: what the sleep length (and,
+    with ``paper_stopping``, the paper's checkpoint) is chosen by.
+
+    Raises:
+        ValueError: if a neuron has no correlation (no spikes, or a constant prediction): it could not vote,
+            and a NaN would mis-rank the choices.
+    """
+    scores = neuron_scores(model, train)
+    if not np.isfinite(scores).all():
+        raise ValueError(f"a training neuron has no correlation (no spikes or a constant prediction): {scores}")
+    return float(scores.mean())
 
 
 def neuron_scores(model: str | RecognitionModel, neurons: list[GcampNeuron]) -> np.ndarray:
@@ -780,6 +826,7 @@ def run(
     progress: bool = True,
     seeds: Sequence[int] = (0,),
     drift: bool = False,
+    paper_stopping: bool = False,
 ) -> GcampResult:
     """Cross-validated scores of the networks (trained or loaded per fold) and of CDEC, per neuron.
 
@@ -794,6 +841,8 @@ def run(
             (:func:`network_predictions`), named by :func:`method_name`.
         drift: Train (or load) the networks with a drifting baseline in their generative models
             (:func:`initial_mlphys`); their rows are named by :func:`method_name`.
+        paper_stopping: Also score the states kept by the paper's early stopping (:func:`train_network`),
+            rows ending in :data:`PAPER_STOPPING`; fold runs saved without them are trained again.
     """
     seeds = _check_seeds(seeds)
     rows = []
@@ -806,12 +855,14 @@ def run(
             for fold in range(N_FOLDS):
                 for seed in seeds:
                     path = fold_checkpoint(indicator, network, fold, quick, seed, drift)
-                    if retrain or not path.exists():
-                        train_fold(neurons, folds, fold, network, quick, progress, seed, drift)
+                    if (retrain or not path.exists() or paper_stopping
+                            and "paper_recognition" not in torch.load(path, map_location="cpu", weights_only=False)):
+                        train_fold(neurons, folds, fold, network, quick, progress, seed, drift, paper_stopping)
                     if "sleep_scan" not in torch.load(path, map_location="cpu", weights_only=False):
                         sleep_fold(indicator, network, fold, neurons, quick, seed, drift)
             name = method_name(network, seeds, drift)
-            for stage, method in (("sleep", name), ("vimco", name + VIMCO_ONLY)):
+            stages = [("sleep", name), ("vimco", name + VIMCO_ONLY)] + [("paper", name + PAPER_STOPPING)] * paper_stopping
+            for stage, method in stages:
                 predictions = network_predictions(neurons, network, stage, quick, seeds, drift)
                 for neuron, k, pred in zip(neurons, folds, predictions, strict=True):
                     rows.append((indicator, neuron.name, method, int(k), score_neuron(pred, neuron),
@@ -957,9 +1008,12 @@ def _main() -> None:
                              "only seed 0 updates the cached table")
     parser.add_argument("--drift", action="store_true",
                         help="generative models with a drifting baseline (rows 'DS-F, drifting baseline', ...)")
+    parser.add_argument("--paper-stopping", action="store_true",
+                        help="also keep and score the state chosen by the paper's early stopping (the training "
+                             "neurons' correlation); runs saved without it are trained again")
     args = parser.parse_args()
     result = run(tuple(args.indicators), tuple(args.networks), quick=args.quick, retrain=args.retrain,
-                 seeds=tuple(args.seeds), drift=args.drift)
+                 seeds=tuple(args.seeds), drift=args.drift, paper_stopping=args.paper_stopping)
     print(result.summary.to_string())
     if not args.quick and args.seeds == [0]:
         old = load_cached()
