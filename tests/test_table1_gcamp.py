@@ -187,11 +187,22 @@ def test_fold_runs_and_the_sleep_phase_are_reproducible(data_root, tmp_path, mon
     again = tg.sleep_fold("GCaMP6s", "DS-F", 0, neurons, quick=True)
     for a, c in zip(again.parameters(), forced.parameters(), strict=True):
         assert torch.equal(a, c)
-    # and the VIMCO run itself is reproducible from its seed, whatever drew from torch's generator before
+    # and the VIMCO run itself is reproducible from its seed, whatever drew from torch's generator before;
+    # scoring every evaluation on the training neurons (the paper's early stopping) leaves the run as it was
     torch.rand(10)
-    retrained = tg.train_fold(neurons, neuron_folds(len(neurons)), 0, "DS-F", quick=True, progress=False).recognition
+    with pytest.raises(ValueError, match="without paper_stopping"):
+        tg.load_fold("GCaMP6s", "DS-F", 0, quick=True, stage="paper")
+    retrained = tg.train_fold(neurons, neuron_folds(len(neurons)), 0, "DS-F", quick=True, progress=False,
+                              paper_stopping=True).recognition
     for a, b in zip(retrained.parameters(), before.parameters(), strict=True):
         assert torch.equal(a, b)
+    paper, state = tg.load_fold("GCaMP6s", "DS-F", 0, quick=True, stage="paper")
+    curve = state["train_correlation"]
+    assert len(curve) == len(state["history"][0]) == tg.QUICK["n_steps"] // tg.QUICK["eval_every"] + 1
+    assert state["paper_step"] == state["history"][0][int(np.argmax(curve))]
+    assert tg.training_correlation(paper, train) == pytest.approx(max(curve), abs=1e-12)
+    at_selected = curve[state["history"][0].index(state["best_step"])]  # the state the bound selected
+    assert at_selected == pytest.approx(training_score(before), abs=1e-12)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")  # r of no spikes
@@ -352,3 +363,28 @@ def test_plot_fig3_draws_one_count_series_per_network_and_refuses_too_many():
     assert [c.get_label() for c in counts.collections if isinstance(c, PathCollection)] == ["net 0", "net 1"]
     with pytest.raises(ValueError, match="at most 4 networks"):
         plot_fig3(example, cells)
+
+
+def test_table1_holds_every_row_of_the_chapter_once(monkeypatch):
+    """The full-mode table is the constant- and drifting-baseline runs of both networks, with the paper's early
+    stopping for DS-F with the drift, and CDEC once per neuron (every run adds it)."""
+    from spikebook.experiments import table1_gcamp as tg
+
+    calls = []
+
+    def fake_run(indicators=("GCaMP6s",), networks=("DS-F", "DS-NF"), drift=False, paper_stopping=False, **_):
+        calls.append((tuple(networks), drift, paper_stopping))
+        names = [tg.method_name(n, drift=drift) + suffix for n in networks
+                 for suffix in ("", tg.VIMCO_ONLY, tg.PAPER_STOPPING)[: 2 + paper_stopping]]
+        cells = pd.DataFrame([("GCaMP6s", f"n{i}", m, 0, 0.1 * i, 1.0, 1.0) for m in [*names, "CDEC"]
+                              for i in range(3)], columns=["indicator", "neuron", "method", "fold", "correlation",
+                                                           "n_spikes", "inferred_spikes"])
+        return tg.GcampResult(cells, tg.summarize(cells))
+
+    monkeypatch.setattr(tg, "run", fake_run)
+    result = tg.table1()
+    assert sorted(calls) == [(("DS-F",), True, True), (("DS-F", "DS-NF"), False, False), (("DS-NF",), True, False)]
+    counts = result.cells.groupby("method").size()
+    assert (counts == 3).all() and len(counts) == 10  # 4 + 4 drifting + 1 paper's early stopping + CDEC
+    assert "DS-F, drifting baseline, paper's early stopping" in counts.index
+    assert result.summary.query("method == 'CDEC'").n_cells.tolist() == [3]

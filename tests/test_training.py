@@ -330,6 +330,37 @@ def test_one_se_selection_returns_the_state_of_the_chosen_step(monkeypatch, smal
         VimcoConfig(selection="last")
 
 
+def test_fit_vimco_callback_sees_every_evaluation_with_the_state_of_its_step(tmp_path, small_data) -> None:
+    """The callback runs at every evaluation (step 0 too) on the network in eval mode, as it is at that step;
+    it does not change the run, and a resumed run does not repeat the evaluations already made."""
+    seen: list[tuple[int, bool, dict]] = []
+    rec = DSF(TINY_CNN)
+
+    def record(step: int) -> None:
+        seen.append((step, rec.training, {k: v.clone() for k, v in rec.state_dict().items()}))
+
+    longer = dataclasses.replace(SMALL, n_steps=8)
+    torch.manual_seed(0)
+    result = fit_vimco(rec, _scf(2), small_data, longer, seed=5, progress=False, callback=record)
+    assert [s for s, _, _ in seen] == result.history.steps == [0, 2, 4, 6, 8]
+    assert not any(training for _, training, _ in seen)
+    torch.manual_seed(0)
+    plain = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, longer, seed=5, progress=False)
+    assert result.history == plain.history
+    torch.manual_seed(0)
+    four = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, dataclasses.replace(SMALL, selection="one_se"), seed=5,
+                     checkpoint_path=tmp_path / "run.pt", progress=False)
+    one_se_states = torch.load(tmp_path / "run.pt", weights_only=False)["states"]
+    for k, v in one_se_states[-1]["recognition"].items():  # the state at step 4 of the same seeded run
+        torch.testing.assert_close(seen[2][2][k], v, rtol=0, atol=0)
+    assert four.history.steps == [0, 2, 4]
+    # resumed from step 4, the callback sees only the new evaluations
+    seen.clear()
+    fit_vimco(rec, _scf(2), small_data, dataclasses.replace(longer, selection="one_se"), seed=5,
+              checkpoint_path=tmp_path / "run.pt", progress=False, callback=record)
+    assert [s for s, _, _ in seen] == [6, 8]
+
+
 def test_seeded_makes_initial_weights_depend_on_the_seed_alone() -> None:
     torch.manual_seed(123)
     with seeded(7):

@@ -120,6 +120,7 @@ __all__ = [
     "sleep_network",
     "slow_residual_power",
     "summarize",
+    "table1",
     "timing_curves",
     "train_fold",
     "train_network",
@@ -873,6 +874,17 @@ def run(
     cells = pd.DataFrame(rows, columns=["indicator", "neuron", "method", "fold", "correlation", "n_spikes",
                                         "inferred_spikes"])
     return GcampResult(cells, summarize(cells))
+
+
+def table1(retrain: bool = False, root: str | Path | None = None, progress: bool = True) -> GcampResult:
+    """Every row of the chapter's Table 1 (the cached :data:`CELLS_PATH`), each from :func:`run`: DS-F and DS-NF
+    with a constant and with a drifting baseline, the paper's early stopping of DS-F with the drifting
+    baseline, and CDEC (once per neuron)."""
+    parts = [run(retrain=retrain, root=root, progress=progress),
+             run(networks=("DS-F",), retrain=retrain, root=root, progress=progress, drift=True, paper_stopping=True),
+             run(networks=("DS-NF",), retrain=retrain, root=root, progress=progress, drift=True)]
+    cells = pd.concat([part.cells for part in parts]).drop_duplicates(["indicator", "neuron", "method"])
+    return GcampResult(cells.reset_index(drop=True), summarize(cells))
 
 
 class Fig3Example(NamedTuple):
