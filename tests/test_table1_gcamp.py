@@ -14,6 +14,7 @@ from spikebook.experiments.table1_gcamp import (
     INITIAL_MLPHYS,
     PAPER,
     GcampNeuron,
+    best_lags,
     fold_checkpoint,
     initial_mlphys,
     lag_scores,
@@ -96,6 +97,9 @@ def test_lag_scores_find_a_late_prediction():
     assert table.set_index("lag").correlation.idxmax() == -2
     assert table.set_index("lag").correlation[-2] == pytest.approx(1.0, abs=1e-3)  # only the zero-filled end differs
     assert table.set_index("lag").correlation[0] == pytest.approx(score_neuron(late, neuron))
+    on_time = lag_scores([spikes], [neuron], range(-3, 2)).assign(method="B")
+    counts = best_lags(pd.concat([table.assign(method="A"), on_time, on_time.assign(neuron="m")], ignore_index=True))
+    assert counts.to_dict(orient="index") == {"A": {-2: 1, 0: 0}, "B": {-2: 0, 0: 2}}
 
 
 def test_initial_noise_is_a_robust_sigma_estimate():

@@ -91,6 +91,7 @@ __all__ = [
     "Fig3Example",
     "GcampNeuron",
     "GcampResult",
+    "best_lags",
     "cdec_predictions",
     "cut_segments",
     "fig3_example",
@@ -768,6 +769,21 @@ def lag_scores(
          for pred, n in zip(predictions, neurons, strict=True) for lag in lags],
         columns=["neuron", "lag", "correlation"],
     )
+
+
+def best_lags(curves: pd.DataFrame) -> pd.DataFrame:
+    """How many neurons score best at each lag, per method (and per indicator, if ``curves`` has that column).
+
+    Args:
+        curves: A long table of :func:`lag_scores` rows with a ``method`` column (:func:`timing_curves`), lags
+            in ascending order per neuron: a neuron's tie goes to its earliest lag.
+
+    Returns:
+        One row per (indicator,) method, one column per lag that is some neuron's best, neuron counts.
+    """
+    keys = [key for key in ("indicator", "method") if key in curves]
+    best = curves.loc[curves.groupby([*keys, "neuron"]).correlation.idxmax()]
+    return best.groupby(keys).lag.value_counts().unstack(fill_value=0)
 
 
 def timing_curves(neurons: list[GcampNeuron], network: Network = "DS-F", lags: range = range(-3, 4),
