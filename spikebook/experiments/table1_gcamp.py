@@ -894,11 +894,11 @@ def run(
 
 def table1(retrain: bool = False, root: str | Path | None = None, progress: bool = True) -> GcampResult:
     """Every row of the chapter's Table 1 (the cached :data:`CELLS_PATH`), each from :func:`run`: DS-F and DS-NF
-    with a constant and with a drifting baseline, the paper's early stopping of DS-F with the drifting
-    baseline, and CDEC (once per neuron)."""
-    parts = [run(retrain=retrain, root=root, progress=progress),
-             run(networks=("DS-F",), retrain=retrain, root=root, progress=progress, drift=True, paper_stopping=True),
-             run(networks=("DS-NF",), retrain=retrain, root=root, progress=progress, drift=True)]
+    with a constant and with a drifting baseline, DS-F also with the paper's early stopping, and CDEC (once
+    per neuron)."""
+    parts = [run(networks=(network,), retrain=retrain, root=root, progress=progress, drift=drift,
+                 paper_stopping=network == "DS-F")
+             for drift in (False, True) for network in ("DS-F", "DS-NF")]
     cells = pd.concat([part.cells for part in parts]).drop_duplicates(["indicator", "neuron", "method"])
     return GcampResult(cells.reset_index(drop=True), summarize(cells))
 
