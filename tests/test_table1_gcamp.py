@@ -336,7 +336,8 @@ def test_learning_curves_read_every_evaluation_of_each_saved_fold(tmp_path, monk
     monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path)
     assert tg.learning_curves("GCaMP6f").empty  # no saved run
     torch.save({"history": ([0, 200, 400], [float("nan"), 1.0, 1.5], [-3.0, 1.2, 1.1], [0.5, 0.2, 0.2]),
-                "best_step": 400}, tg.fold_checkpoint("GCaMP6f", "DS-F", 2, drift=True))
+                "best_step": 400, "train_correlation": [0.1, 0.6, 0.5], "paper_step": 200},
+               tg.fold_checkpoint("GCaMP6f", "DS-F", 2, drift=True))
     torch.save({"history": ([0, 200], [float("nan"), 0.5], [-2.0, 0.25]), "best_step": 200},  # no s.e.
                tg.fold_checkpoint("GCaMP6f", "DS-F", 3, drift=True))
     curves = tg.learning_curves("GCaMP6f")
@@ -348,6 +349,13 @@ def test_learning_curves_read_every_evaluation_of_each_saved_fold(tmp_path, monk
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2 * 2 + 2  # held-out + training per fold, vlines
     grid = tg.plot_learning_curves({name: curves for name in "abc"})  # two panels per row, the fourth hidden
     assert [ax.get_visible() for ax in grid.axes] == [True, True, True, False]
+    # the labelled columns: only the run trained with paper_stopping has them
+    assert curves.train_correlation.iloc[:3].tolist() == [0.1, 0.6, 0.5] and curves.train_correlation.iloc[3:].isna().all()
+    assert curves.paper_step.iloc[:3].tolist() == [200] * 3 and curves.paper_step.iloc[3:].isna().all()
+    fig = tg.plot_training_correlation({"DS-F, GCaMP6f": curves.query("fold == 2")})
+    curve, dot, selected = fig.axes[0].lines
+    assert curve.get_ydata().tolist() == [0.1, 0.6, 0.5] and dot.get_xydata().tolist() == [[200, 0.6]]
+    assert selected.get_xdata()[0] == 400
 
 
 def test_plot_fig3_draws_one_count_series_per_network_and_refuses_too_many():

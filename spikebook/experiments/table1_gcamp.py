@@ -111,6 +111,7 @@ __all__ = [
     "plot_fig3",
     "plot_learning_curves",
     "plot_lag_scores",
+    "plot_training_correlation",
     "preprocess",
     "run",
     "saved_folds",
@@ -408,11 +409,15 @@ def learning_curves(indicator: Indicator, network: Network = "DS-F", drift: bool
                     quick: bool = False) -> pd.DataFrame:
     """Every evaluation of each saved fold run: training and held-out bound, its s.e., and the selected step.
 
-    Label-free (read from the fold checkpoints). ``heldout_se`` is NaN for runs saved before it was recorded.
+    Read from the fold checkpoints. ``heldout_se`` is NaN for runs saved before it was recorded. The bounds are
+    label-free; the two last columns are not, and are NaN for runs trained without ``paper_stopping``
+    (:func:`train_network`).
 
     Returns:
-        Long table ``fold, step, train_bound, heldout_bound, heldout_se, selected`` (``selected``: the step
-        the run returned, :func:`~spikebook.training.fit_vimco`'s ``best_step``); missing folds are skipped.
+        Long table ``fold, step, train_bound, heldout_bound, heldout_se, selected, train_correlation,
+        paper_step`` (``selected``: the step the run returned, :func:`~spikebook.training.fit_vimco`'s
+        ``best_step``; ``train_correlation``: the mean correlation on the fold's training neurons at that
+        evaluation; ``paper_step``: the step the paper's early stopping kept); missing folds are skipped.
     """
     frames = []
     for fold, state in saved_folds(indicator, network, drift, quick):
@@ -420,9 +425,12 @@ def learning_curves(indicator: Indicator, network: Network = "DS-F", drift: bool
         se = list(history.heldout_se) or [math.nan] * len(history.steps)
         frames.append(pd.DataFrame({"fold": fold, "step": history.steps, "train_bound": history.train_bound,
                                     "heldout_bound": history.heldout_bound, "heldout_se": se,
-                                    "selected": state["best_step"]}))
+                                    "selected": state["best_step"],
+                                    "train_correlation": state.get("train_correlation", math.nan),
+                                    "paper_step": state.get("paper_step", math.nan)}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["fold", "step", "train_bound", "heldout_bound", "heldout_se", "selected"])
+        columns=["fold", "step", "train_bound", "heldout_bound", "heldout_se", "selected", "train_correlation",
+                 "paper_step"])
 
 
 def plot_learning_curves(curves: dict[str, pd.DataFrame]):
@@ -435,13 +443,7 @@ def plot_learning_curves(curves: dict[str, pd.DataFrame]):
     Returns:
         A matplotlib Figure.
     """
-    import matplotlib.pyplot as plt  # imported here: only the chapter plots
-
-    ncols = min(2, len(curves))
-    nrows = -(-len(curves) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.5 * ncols, 3.0 * nrows), squeeze=False)
-    for ax in axes.flat[len(curves):]:
-        ax.set_visible(False)
+    fig, axes = _panels(len(curves))
     for ax, (title, table) in zip(axes.flat, curves.items()):
         for fold, run in table.groupby("fold"):
             (line,) = ax.plot(run.step, run.heldout_bound, lw=1.2, label=f"fold {fold}")
@@ -456,6 +458,40 @@ def plot_learning_curves(curves: dict[str, pd.DataFrame]):
     axes[0, 0].legend(fontsize="small", title="held-out (solid), training (dotted)", title_fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def plot_training_correlation(curves: dict[str, pd.DataFrame]):
+    """One panel per run (two per row): the mean correlation on each fold's training neurons along training,
+    the step the paper's early stopping kept (dot) and the step the held-out bound selected (dashed).
+
+    Args:
+        curves: Per title, a table from :func:`learning_curves` of runs trained with ``paper_stopping``.
+
+    Returns:
+        A matplotlib Figure.
+    """
+    fig, axes = _panels(len(curves))
+    for ax, (title, table) in zip(axes.flat, curves.items()):
+        for fold, run in table.groupby("fold"):
+            (line,) = ax.plot(run.step, run.train_correlation, lw=1.2, label=f"fold {fold}")
+            kept = run[run.step == run.paper_step]
+            ax.plot(kept.step, kept.train_correlation, "o", ms=5, color=line.get_color())
+            ax.axvline(run.selected.iloc[0], color=line.get_color(), ls="--", lw=0.8)
+        ax.set(title=title, xlabel="VIMCO step", ylabel="r, training neurons (40 ms)")
+    axes[0, 0].legend(fontsize="small", title="dot: paper's early stopping", title_fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def _panels(n: int):
+    """A figure with ``n`` panels, two per row (unused ones hidden): ``(fig, axes)``, axes 2-D."""
+    import matplotlib.pyplot as plt  # imported here: only the chapter plots
+
+    ncols = min(2, n)
+    fig, axes = plt.subplots(-(-n // ncols), ncols, figsize=(4.5 * ncols, 3.0 * -(-n // ncols)), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
 
 
 def _new_network(network: Network) -> RecognitionModel:
