@@ -132,11 +132,11 @@ RECIPES = {
     # cross-validated scores of the same protocol (4 folds, seed 0): chapter "Real GCaMP6 recordings"
     "dsf-gcamp6s-60hz": GcampRecipe(
         "DSF", "GCaMP6s", drift=True,
-        description="DS-F trained on the 7 GCaMP6s neurons of Chen et al. 2013, drifting baseline, 60 Hz (CV r = 0.737)",
+        description="DS-F trained on the 7 GCaMP6s neurons of Chen et al. 2013, drifting baseline, 60 Hz (CV r = 0.735)",
     ),
     "dsf-gcamp6f-60hz": GcampRecipe(
         "DSF", "GCaMP6f", drift=True,
-        description="DS-F trained on the 11 GCaMP6f neurons of Chen et al. 2013, drifting baseline, 60 Hz (CV r = 0.686)",
+        description="DS-F trained on the 11 GCaMP6f neurons of Chen et al. 2013, drifting baseline, 60 Hz (CV r = 0.699)",
     ),
 }
 
