@@ -532,8 +532,8 @@ def train_network(
     With ``paper_stopping``, the same run also does what the paper's early stopping did: at every evaluation
     the network is scored on ``train`` (:func:`training_correlation`, the labels of the training neurons
     only), and the state with the highest score (the earliest on a tie) is kept as well. The checkpoint then
-    also holds ``"train_correlation"`` (one score per evaluation, aligned with the history's steps),
-    ``"paper_step"`` and ``"paper_recognition"``. Scoring needs no random numbers, so the run itself, and the
+    also holds ``"train_correlation"`` (one score per evaluation, aligned with the history's steps), and the
+    kept state's ``"paper_step"``, ``"paper_correlation"`` and ``"paper_recognition"``. Scoring needs no random numbers, so the run itself, and the
     state the bound selects, are those of a run without it.
 
     Returns:
