@@ -401,3 +401,22 @@ def test_table1_holds_every_row_of_the_chapter_once(monkeypatch):
     assert (counts == 3).all() and len(counts) == 11  # (2 networks × 2 stages + DS-F's paper stopping) × 2 + CDEC
     assert {"DS-F, paper's early stopping", "DS-F, drifting baseline, paper's early stopping"} <= set(counts.index)
     assert result.summary.query("method == 'CDEC'").n_cells.tolist() == [3]
+
+
+@pytest.mark.skipif(not fold_checkpoint("GCaMP6f", "DS-F", 0, drift=True).exists(),
+                    reason="no full-mode fold checkpoints")
+def test_cached_paper_stopping_rows_are_the_saved_networks_scores(data_root):
+    """The cached rows "paper's early stopping" are what the saved paper states score on the test neurons, and
+    each fold's saved state is the maximum of its recorded training-neuron curve."""
+    from spikebook.experiments import table1_gcamp as tg
+
+    neurons = load_neurons("GCaMP6f", data_root)
+    cached = load_cached().cells.query("indicator == 'GCaMP6f'").set_index(["method", "neuron"]).correlation
+    method = tg.method_name("DS-F", drift=True) + tg.PAPER_STOPPING
+    predictions = tg.network_predictions(neurons, "DS-F", stage="paper", drift=True)
+    for neuron, pred in zip(neurons, predictions, strict=True):
+        assert score_neuron(pred, neuron) == pytest.approx(cached[(method, neuron.name)], abs=1e-6)
+    for fold, state in tg.saved_folds("GCaMP6f", "DS-F", drift=True):
+        curve, steps = state["train_correlation"], state["history"][0]
+        assert len(curve) == len(steps) and state["paper_step"] == steps[int(np.argmax(curve))]
+        assert state["paper_correlation"] == max(curve)
