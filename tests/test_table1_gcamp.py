@@ -98,7 +98,8 @@ def test_lag_scores_find_a_late_prediction():
     assert table.set_index("lag").correlation[-2] == pytest.approx(1.0, abs=1e-3)  # only the zero-filled end differs
     assert table.set_index("lag").correlation[0] == pytest.approx(score_neuron(late, neuron))
     on_time = lag_scores([spikes], [neuron], range(-3, 2)).assign(method="B")
-    counts = best_lags(pd.concat([table.assign(method="A"), on_time, on_time.assign(neuron="m")], ignore_index=True))
+    both = pd.concat([table.assign(method="A"), on_time, on_time.assign(neuron="m")], ignore_index=True)
+    counts = best_lags(both)
     assert counts.to_dict(orient="index") == {"A": {-2: 1, 0: 0}, "B": {-2: 0, 0: 2}}
 
 
@@ -350,7 +351,8 @@ def test_learning_curves_read_every_evaluation_of_each_saved_fold(tmp_path, monk
     grid = tg.plot_learning_curves({name: curves for name in "abc"})  # two panels per row, the fourth hidden
     assert [ax.get_visible() for ax in grid.axes] == [True, True, True, False]
     # the labelled columns: only the run trained with paper_stopping has them
-    assert curves.train_correlation.iloc[:3].tolist() == [0.1, 0.6, 0.5] and curves.train_correlation.iloc[3:].isna().all()
+    assert curves.train_correlation.iloc[:3].tolist() == [0.1, 0.6, 0.5]
+    assert curves.train_correlation.iloc[3:].isna().all()
     assert curves.paper_step.iloc[:3].tolist() == [200] * 3 and curves.paper_step.iloc[3:].isna().all()
     fig = tg.plot_training_correlation({"DS-F, GCaMP6f": curves.query("fold == 2")})
     curve, dot, selected = fig.axes[0].lines

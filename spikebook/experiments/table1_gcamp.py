@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.signal import welch
+from torch import nn
 
 from spikebook.baselines import cdec
 from spikebook.data.groundtruth import Recording, load_chen2013
@@ -82,8 +83,8 @@ __all__ = [
     "INITIAL_MLPHYS",
     "MLSPIKE_GCAMP6S",
     "PAPER",
-    "PATIENCE_EVALUATIONS",
     "PAPER_STOPPING",
+    "PATIENCE_EVALUATIONS",
     "SEGMENT_FRAMES",
     "SLEEP_GRID",
     "TRAINING_LENGTH",
@@ -109,8 +110,8 @@ __all__ = [
     "neuron_folds",
     "neuron_scores",
     "plot_fig3",
-    "plot_learning_curves",
     "plot_lag_scores",
+    "plot_learning_curves",
     "plot_training_correlation",
     "preprocess",
     "run",
@@ -494,6 +495,11 @@ def _panels(n: int):
     return fig, axes
 
 
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of ``model``'s state dict (a snapshot that later training steps do not change)."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
 def _new_network(network: Network) -> RecognitionModel:
     return DSF() if network == "DS-F" else DSNF()
 
@@ -533,8 +539,8 @@ def train_network(
     the network is scored on ``train`` (:func:`training_correlation`, the labels of the training neurons
     only), and the state with the highest score (the earliest on a tie) is kept as well. The checkpoint then
     also holds ``"train_correlation"`` (one score per evaluation, aligned with the history's steps), and the
-    kept state's ``"paper_step"``, ``"paper_correlation"`` and ``"paper_recognition"``. Scoring needs no random numbers, so the run itself, and the
-    state the bound selects, are those of a run without it.
+    kept state's ``"paper_step"``, ``"paper_correlation"`` and ``"paper_recognition"``. Scoring needs no random
+    numbers, so the run itself, and the state the bound selects, are those of a run without it.
 
     Returns:
         What :func:`~spikebook.training.fit_vimco` returns: the network and the per-segment models at the
@@ -554,8 +560,7 @@ def train_network(
     def early_stopping(step: int) -> None:
         curve.append(training_correlation(recognition, train))
         if not paper or curve[-1] > paper["paper_correlation"]:
-            paper.update(paper_step=step, paper_correlation=curve[-1],
-                         paper_recognition={k: v.detach().cpu().clone() for k, v in recognition.state_dict().items()})
+            paper.update(paper_step=step, paper_correlation=curve[-1], paper_recognition=_cpu_state(recognition))
 
     result = fit_vimco(
         recognition,
@@ -628,7 +633,7 @@ def sleep_network(train: list[GcampNeuron], path: Path, network: Network = "DS-F
 
     def keep(step: int) -> None:
         if step in grid:
-            snapshots[step] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            snapshots[step] = _cpu_state(model)
 
     prior = BernoulliPrior(torch.full((len(segments),), PRIOR_RATE_HZ), train[0].fs)
     fit_sleep(model, generative.requires_grad_(False), prior, max(grid), batch_size=1, chunk_len=SLEEP_LEN,
@@ -908,13 +913,17 @@ def run(
             for fold in range(N_FOLDS):
                 for seed in seeds:
                     path = fold_checkpoint(indicator, network, fold, quick, seed, drift)
-                    if (retrain or not path.exists() or paper_stopping
-                            and "paper_recognition" not in torch.load(path, map_location="cpu", weights_only=False)):
+                    saved = {} if retrain or not path.exists() else torch.load(path, map_location="cpu",
+                                                                               weights_only=False)
+                    if not saved or paper_stopping and "paper_recognition" not in saved:
                         train_fold(neurons, folds, fold, network, quick, progress, seed, drift, paper_stopping)
-                    if "sleep_scan" not in torch.load(path, map_location="cpu", weights_only=False):
+                        saved = {}  # a fresh run has had no sleep phase
+                    if "sleep_scan" not in saved:
                         sleep_fold(indicator, network, fold, neurons, quick, seed, drift)
             name = method_name(network, seeds, drift)
-            stages = [("sleep", name), ("vimco", name + VIMCO_ONLY)] + [("paper", name + PAPER_STOPPING)] * paper_stopping
+            stages = [("sleep", name), ("vimco", name + VIMCO_ONLY)]
+            if paper_stopping:
+                stages.append(("paper", name + PAPER_STOPPING))
             for stage, method in stages:
                 predictions = network_predictions(neurons, network, stage, quick, seeds, drift)
                 for neuron, k, pred in zip(neurons, folds, predictions, strict=True):
