@@ -380,45 +380,55 @@ def test_plot_fig3_draws_one_count_series_per_network_and_refuses_too_many():
 
 
 def test_table1_holds_every_row_of_the_chapter_once(monkeypatch):
-    """The full-mode table is the constant- and drifting-baseline runs of both networks, with the paper's early
-    stopping for DS-F, and CDEC once per neuron (every run adds it)."""
+    """The full-mode table is the constant- and drifting-baseline runs of both networks on both indicators, with
+    the paper's early stopping for the runs of PAPER_STOPPING_RUNS only, and CDEC once per neuron (every run
+    adds it)."""
     from spikebook.experiments import table1_gcamp as tg
 
     calls = []
 
-    def fake_run(indicators=("GCaMP6s",), networks=("DS-F", "DS-NF"), drift=False, paper_stopping=False, **_):
-        calls.append((tuple(networks), drift, paper_stopping))
+    def fake_run(indicators, networks, drift=False, paper_stopping=False, **_):
+        calls.append((*indicators, *networks, drift, paper_stopping))
         names = [tg.method_name(n, drift=drift) + suffix for n in networks
                  for suffix in ("", tg.VIMCO_ONLY, tg.PAPER_STOPPING)[: 2 + paper_stopping]]
-        cells = pd.DataFrame([("GCaMP6s", f"n{i}", m, 0, 0.1 * i, 1.0, 1.0) for m in [*names, "CDEC"]
-                              for i in range(3)], columns=["indicator", "neuron", "method", "fold", "correlation",
-                                                           "n_spikes", "inferred_spikes"])
+        cells = pd.DataFrame([(ind, f"n{i}", m, 0, 0.1 * i, 1.0, 1.0) for ind in indicators
+                              for m in [*names, "CDEC"] for i in range(3)],
+                             columns=["indicator", "neuron", "method", "fold", "correlation", "n_spikes",
+                                      "inferred_spikes"])
         return tg.GcampResult(cells, tg.summarize(cells))
 
     monkeypatch.setattr(tg, "run", fake_run)
     result = tg.table1()
-    assert sorted(calls) == [(("DS-F",), False, True), (("DS-F",), True, True), (("DS-NF",), False, False),
-                             (("DS-NF",), True, False)]
-    counts = result.cells.groupby("method").size()
-    assert (counts == 3).all() and len(counts) == 11  # (2 networks × 2 stages + DS-F's paper stopping) × 2 + CDEC
-    assert {"DS-F, paper's early stopping", "DS-F, drifting baseline, paper's early stopping"} <= set(counts.index)
-    assert result.summary.query("method == 'CDEC'").n_cells.tolist() == [3]
+    assert sorted(calls) == sorted([
+        ("GCaMP6s", "DS-F", False, True), ("GCaMP6f", "DS-F", False, True),
+        ("GCaMP6s", "DS-F", True, True), ("GCaMP6f", "DS-F", True, True),
+        ("GCaMP6s", "DS-NF", False, False), ("GCaMP6f", "DS-NF", False, False),
+        ("GCaMP6s", "DS-NF", True, False), ("GCaMP6f", "DS-NF", True, True)])
+    counts = result.cells.groupby(["indicator", "method"]).size()
+    assert (counts == 3).all()
+    # per indicator: 2 networks × 2 baselines × 2 stages, the paper-stopping rows, and CDEC
+    assert counts.groupby(level="indicator").size().to_dict() == {"GCaMP6s": 8 + 2 + 1, "GCaMP6f": 8 + 3 + 1}
+    assert ("GCaMP6f", "DS-NF, drifting baseline, paper's early stopping") in counts.index
+    assert ("GCaMP6s", "DS-NF, drifting baseline, paper's early stopping") not in counts.index
+    assert result.summary.query("method == 'CDEC'").n_cells.tolist() == [3, 3]
 
 
-@pytest.mark.skipif(not fold_checkpoint("GCaMP6f", "DS-F", 0, drift=True).exists(),
-                    reason="no full-mode fold checkpoints")
-def test_cached_paper_stopping_rows_are_the_saved_networks_scores(data_root):
-    """The cached rows "paper's early stopping" are what the saved paper states score on the test neurons, and
-    each fold's saved state is the maximum of its recorded training-neuron curve."""
+@pytest.mark.parametrize("network", [
+    pytest.param(network, marks=pytest.mark.skipif(not fold_checkpoint("GCaMP6f", network, 0, drift=True).exists(),
+                                                   reason="no full-mode fold checkpoints"))
+    for network in ("DS-F", "DS-NF")])
+def test_cached_paper_stopping_rows_are_the_saved_networks_scores(data_root, network):
+    """The cached GCaMP6f rows "paper's early stopping" (drifting baseline) are what the saved paper states score
+    on the test neurons, and each fold's saved state is the maximum of its recorded training-neuron curve."""
     from spikebook.experiments import table1_gcamp as tg
 
     neurons = load_neurons("GCaMP6f", data_root)
     cached = load_cached().cells.query("indicator == 'GCaMP6f'").set_index(["method", "neuron"]).correlation
-    method = tg.method_name("DS-F", drift=True) + tg.PAPER_STOPPING
-    predictions = tg.network_predictions(neurons, "DS-F", stage="paper", drift=True)
+    method = tg.method_name(network, drift=True) + tg.PAPER_STOPPING
+    predictions = tg.network_predictions(neurons, network, stage="paper", drift=True)
     for neuron, pred in zip(neurons, predictions, strict=True):
         assert score_neuron(pred, neuron) == pytest.approx(cached[(method, neuron.name)], abs=1e-6)
-    for fold, state in tg.saved_folds("GCaMP6f", "DS-F", drift=True):
+    for fold, state in tg.saved_folds("GCaMP6f", network, drift=True):
         curve, steps = state["train_correlation"], state["history"][0]
         assert len(curve) == len(steps) and state["paper_step"] == steps[int(np.argmax(curve))]
         assert state["paper_correlation"] == max(curve)
