@@ -296,8 +296,8 @@ def _speed_table(
         nf_note = f"{n_samples}-sample marginals"
         many_note = nf_note if nf_traces >= n_traces else f"{nf_note}; {nf_traces} traces, not {n_traces} (time)"
         for compiled in nf_compiled:
-            t1 = best_time(lambda: run(traces[:1], dsnf, compiled=compiled), 1)
-            tn = best_time(lambda: run(traces[:nf_traces], dsnf, compiled=compiled), min(repeats, 2)) / nf_traces
+            t1 = best_time(lambda c=compiled: run(traces[:1], dsnf, compiled=c), 1)
+            tn = best_time(lambda c=compiled: run(traces[:nf_traces], dsnf, compiled=c), min(repeats, 2)) / nf_traces
             timed += [("DS-NF", precision, label, 1, t1, nf_note, compiled),
                       ("DS-NF", precision, label, nf_traces, tn, many_note, compiled)]
     oasis = min(oasis, time_oasis())
