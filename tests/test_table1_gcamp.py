@@ -403,32 +403,32 @@ def test_table1_holds_every_row_of_the_chapter_once(monkeypatch):
         ("GCaMP6s", "DS-F", False, True), ("GCaMP6f", "DS-F", False, True),
         ("GCaMP6s", "DS-F", True, True), ("GCaMP6f", "DS-F", True, True),
         ("GCaMP6s", "DS-NF", False, False), ("GCaMP6f", "DS-NF", False, False),
-        ("GCaMP6s", "DS-NF", True, False), ("GCaMP6f", "DS-NF", True, True)])
+        ("GCaMP6s", "DS-NF", True, True), ("GCaMP6f", "DS-NF", True, True)])
     counts = result.cells.groupby(["indicator", "method"]).size()
     assert (counts == 3).all()
     # per indicator: 2 networks × 2 baselines × 2 stages, the paper-stopping rows, and CDEC
-    assert counts.groupby(level="indicator").size().to_dict() == {"GCaMP6s": 8 + 2 + 1, "GCaMP6f": 8 + 3 + 1}
-    assert ("GCaMP6f", "DS-NF, drifting baseline, paper's early stopping") in counts.index
-    assert ("GCaMP6s", "DS-NF, drifting baseline, paper's early stopping") not in counts.index
+    assert counts.groupby(level="indicator").size().to_dict() == {"GCaMP6s": 8 + 3 + 1, "GCaMP6f": 8 + 3 + 1}
+    assert ("GCaMP6s", "DS-NF, drifting baseline, paper's early stopping") in counts.index
+    assert ("GCaMP6f", "DS-NF, paper's early stopping") not in counts.index
     assert result.summary.query("method == 'CDEC'").n_cells.tolist() == [3, 3]
 
 
-@pytest.mark.parametrize("network", [
-    pytest.param(network, marks=pytest.mark.skipif(not fold_checkpoint("GCaMP6f", network, 0, drift=True).exists(),
-                                                   reason="no full-mode fold checkpoints"))
-    for network in ("DS-F", "DS-NF")])
-def test_cached_paper_stopping_rows_are_the_saved_networks_scores(data_root, network):
-    """The cached GCaMP6f rows "paper's early stopping" (drifting baseline) are what the saved paper states score
-    on the test neurons, and each fold's saved state is the maximum of its recorded training-neuron curve."""
+@pytest.mark.parametrize(("indicator", "network"), [
+    pytest.param(indicator, network, marks=pytest.mark.skipif(
+        not fold_checkpoint(indicator, network, 0, drift=True).exists(), reason="no full-mode fold checkpoints"))
+    for indicator in ("GCaMP6s", "GCaMP6f") for network in ("DS-F", "DS-NF")])
+def test_cached_paper_stopping_rows_are_the_saved_networks_scores(data_root, indicator, network):
+    """The cached rows "paper's early stopping" (drifting baseline) are what the saved paper states score on the
+    test neurons, and each fold's saved state is the maximum of its recorded training-neuron curve."""
     from spikebook.experiments import table1_gcamp as tg
 
-    neurons = load_neurons("GCaMP6f", data_root)
-    cached = load_cached().cells.query("indicator == 'GCaMP6f'").set_index(["method", "neuron"]).correlation
+    neurons = load_neurons(indicator, data_root)
+    cached = load_cached().cells.query("indicator == @indicator").set_index(["method", "neuron"]).correlation
     method = tg.method_name(network, drift=True) + tg.PAPER_STOPPING
     predictions = tg.network_predictions(neurons, network, stage="paper", drift=True)
     for neuron, pred in zip(neurons, predictions, strict=True):
         assert score_neuron(pred, neuron) == pytest.approx(cached[(method, neuron.name)], abs=1e-6)
-    for fold, state in tg.saved_folds("GCaMP6f", network, drift=True):
+    for fold, state in tg.saved_folds(indicator, network, drift=True):
         curve, steps = state["train_correlation"], state["history"][0]
         assert len(curve) == len(steps) and state["paper_step"] == steps[int(np.argmax(curve))]
         assert state["paper_correlation"] == max(curve)
