@@ -13,6 +13,7 @@ import torch
 from spikebook.experiments.table1_gcamp import (
     INITIAL_MLPHYS,
     PAPER,
+    PAPER_STOPPING_RUNS,
     GcampNeuron,
     best_lags,
     fold_checkpoint,
@@ -387,7 +388,8 @@ def test_table1_holds_every_row_of_the_chapter_once(monkeypatch):
 
     calls = []
 
-    def fake_run(indicators, networks, drift=False, paper_stopping=False, **_):
+    def fake_run(indicators=("GCaMP6s", "GCaMP6f"), networks=("DS-F", "DS-NF"), drift=False, paper_stopping=False,
+                 **_):  # run's defaults
         calls.append((*indicators, *networks, drift, paper_stopping))
         names = [tg.method_name(n, drift=drift) + suffix for n in networks
                  for suffix in ("", tg.VIMCO_ONLY, tg.PAPER_STOPPING)[: 2 + paper_stopping]]
@@ -400,10 +402,8 @@ def test_table1_holds_every_row_of_the_chapter_once(monkeypatch):
     monkeypatch.setattr(tg, "run", fake_run)
     result = tg.table1()
     assert sorted(calls) == sorted([
-        ("GCaMP6s", "DS-F", False, True), ("GCaMP6f", "DS-F", False, True),
-        ("GCaMP6s", "DS-F", True, True), ("GCaMP6f", "DS-F", True, True),
-        ("GCaMP6s", "DS-NF", False, False), ("GCaMP6f", "DS-NF", False, False),
-        ("GCaMP6s", "DS-NF", True, True), ("GCaMP6f", "DS-NF", True, True)])
+        ("GCaMP6s", "GCaMP6f", "DS-F", False, True), ("GCaMP6s", "GCaMP6f", "DS-F", True, True),
+        ("GCaMP6s", "GCaMP6f", "DS-NF", False, False), ("GCaMP6s", "GCaMP6f", "DS-NF", True, True)])
     counts = result.cells.groupby(["indicator", "method"]).size()
     assert (counts == 3).all()
     # per indicator: 2 networks × 2 baselines × 2 stages, the paper-stopping rows, and CDEC
@@ -413,22 +413,22 @@ def test_table1_holds_every_row_of_the_chapter_once(monkeypatch):
     assert result.summary.query("method == 'CDEC'").n_cells.tolist() == [3, 3]
 
 
-@pytest.mark.parametrize(("indicator", "network"), [
-    pytest.param(indicator, network, marks=pytest.mark.skipif(
-        not fold_checkpoint(indicator, network, 0, drift=True).exists(), reason="no full-mode fold checkpoints"))
-    for indicator in ("GCaMP6s", "GCaMP6f") for network in ("DS-F", "DS-NF")])
-def test_cached_paper_stopping_rows_are_the_saved_networks_scores(data_root, indicator, network):
-    """The cached rows "paper's early stopping" (drifting baseline) are what the saved paper states score on the
-    test neurons, and each fold's saved state is the maximum of its recorded training-neuron curve."""
+@pytest.mark.parametrize(("indicator", "network", "drift"), [
+    pytest.param(indicator, network, drift, marks=pytest.mark.skipif(
+        not fold_checkpoint(indicator, network, 0, drift=drift).exists(), reason="no full-mode fold checkpoints"))
+    for indicator in ("GCaMP6s", "GCaMP6f") for network, drift in sorted(PAPER_STOPPING_RUNS)])
+def test_cached_paper_stopping_rows_are_the_saved_networks_scores(data_root, indicator, network, drift):
+    """Every cached row "paper's early stopping" is what the saved paper states score on the test neurons, and
+    each fold's saved state is the maximum of its recorded training-neuron curve."""
     from spikebook.experiments import table1_gcamp as tg
 
     neurons = load_neurons(indicator, data_root)
     cached = load_cached().cells.query("indicator == @indicator").set_index(["method", "neuron"]).correlation
-    method = tg.method_name(network, drift=True) + tg.PAPER_STOPPING
-    predictions = tg.network_predictions(neurons, network, stage="paper", drift=True)
+    method = tg.method_name(network, drift=drift) + tg.PAPER_STOPPING
+    predictions = tg.network_predictions(neurons, network, stage="paper", drift=drift)
     for neuron, pred in zip(neurons, predictions, strict=True):
         assert score_neuron(pred, neuron) == pytest.approx(cached[(method, neuron.name)], abs=1e-6)
-    for fold, state in tg.saved_folds(indicator, network, drift=True):
+    for fold, state in tg.saved_folds(indicator, network, drift=drift):
         curve, steps = state["train_correlation"], state["history"][0]
         assert len(curve) == len(steps) and state["paper_step"] == steps[int(np.argmax(curve))]
         assert state["paper_correlation"] == max(curve)
