@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
+from spikebook.data import remote
 from spikebook.data.groundtruth import load_chen2013
 from spikebook.data.preprocess import bin_spike_times, delta_f_over_f, percentile_baseline, resample
 
@@ -57,9 +58,13 @@ def test_chen2013_recordings(data_root, indicator, n_neurons):
     assert total == {"GCaMP6s": 1915, "GCaMP6f": 4326}[indicator]
 
 
-def test_missing_data_folder_is_a_clear_error(tmp_path):
+def test_missing_data_folder_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(remote.time, "sleep", lambda s: None)
+    (tmp_path / "cascade_chen2013").mkdir()
     with pytest.raises(FileNotFoundError, match="no CASCADE files"):
         load_chen2013("GCaMP6s", root=tmp_path)
+    with pytest.raises(remote.DataUnavailableError, match="'chen2013'.*require"):  # no folder, offline: not fetched
+        load_chen2013("GCaMP6s", root=tmp_path / "cascade_chen2013")
     with pytest.raises(ValueError, match="indicator"):
         load_chen2013("GCaMP7", root=tmp_path)
 

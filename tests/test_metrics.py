@@ -8,7 +8,6 @@ original Spikefinder submissions reproduces the published per-cell correlations.
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from spikebook.metrics import (
     summarize,
 )
 
-DATA = Path(os.environ.get(DATA_ENV_VAR, Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = data_root()  # the package's resolution: SPIKEBOOK_DATA, ../shared/data, the user cache
 SPIKEFINDER = DATA / "spikefinder"
 
 
@@ -307,13 +306,8 @@ def test_read_spikefinder_csv_and_data_root(tmp_path: Path, monkeypatch: pytest.
         read_spikefinder_csv(tmp_path / "bad.csv")
 
     assert data_root(tmp_path) == tmp_path.resolve()
-    monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path))
-    assert data_root() == tmp_path.resolve()
-    monkeypatch.delenv(DATA_ENV_VAR)
-    with pytest.raises(FileNotFoundError, match=f"path=.*{DATA_ENV_VAR}"):
-        data_root()
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        data_root(tmp_path / "nowhere")
+        data_root(tmp_path / "nowhere")  # a mistyped folder is an error, not a new empty one
 
 
 def test_read_spikefinder_csv_real_file() -> None:

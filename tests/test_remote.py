@@ -1,25 +1,25 @@
-"""spikebook.data.remote: the registry of downloadable files, their digests, and the download path.
+"""spikebook.data.paths and spikebook.data.remote: where the data live, and the one download path.
 
-No test touches the network: downloads go to a local HTTP server that serves the files on hand in each
-source's layout, through the real pooch and the real digest checks.
+No test touches the network: downloads go to a mirror on 127.0.0.1 (the ``serve`` fixture) that holds a
+copy of part of the data folder, through pooch's real downloader and the real digest checks.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import threading
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from spikebook.data import remote
+from spikebook.data import paths, remote
 from spikebook.data.groundtruth import fetch_chen2013, load_chen2013
 from spikebook.data.spikefinder import fetch_spikefinder, read_spikefinder_csv
 
 pytest.importorskip("pooch")
+
+DEAD = "http://127.0.0.1:9/"  # the discard port: nothing listens there
 
 
 def test_git_blob_id_is_what_git_prints(tmp_path: Path) -> None:
@@ -44,83 +44,159 @@ def test_every_file_on_hand_is_pinned_by_its_sha256(data_root: Path) -> None:
         else:  # only the Spikefinder calcium this book never had is pinned by its git blob id
             assert kind == "git-blob" and len(value) == 40 and key.endswith(".calcium.csv"), key
     assert sum(e.digest.startswith("git-blob:") for e in remote.FILES.values()) == 8
+    # the book's datasets are exactly the files on hand
+    assert set(remote.dataset_files("chen2013")) | set(remote.dataset_files("spikefinder")) == on_hand
+    assert len(remote.dataset_files("spikefinder-full")) == len(remote.dataset_files("spikefinder")) + 8
+
+
+def test_data_root_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    explicit, env, repo, cache = (tmp_path / name for name in ("explicit", "env", "repo", "cache"))
+    for folder in (explicit, env):
+        folder.mkdir()
+    monkeypatch.setattr(paths, "REPOSITORY_DATA", repo)
+    monkeypatch.setattr(paths, "cache_folder", lambda: cache)
+    monkeypatch.setenv(paths.DATA_ENV_VAR, str(env))
+    assert paths.data_root(explicit) == explicit
+    assert paths.data_root() == env
+    monkeypatch.delenv(paths.DATA_ENV_VAR)
+    assert paths.data_root() == cache and cache.is_dir()  # no repository data: the cache, created
+    repo.mkdir()
+    assert paths.data_root() == repo  # the repository's shared/data wins over the cache when present
+    with pytest.raises(FileNotFoundError, match="nowhere.*does not exist"):
+        paths.data_root(tmp_path / "nowhere")  # a mistyped folder is an error, not a new empty one
+    monkeypatch.setenv(paths.DATA_ENV_VAR, str(tmp_path / "typo"))
+    with pytest.raises(FileNotFoundError, match="SPIKEBOOK_DATA=.*typo"):
+        paths.data_root()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        paths.data_root(tmp_path / "file")
 
 
 @pytest.fixture
-def mirror(data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Serve the files on hand from a local HTTP server, laid out as in their sources; return its folder."""
+def mirror_folder(data_root: Path, tmp_path: Path) -> Path:
+    """A copy of the Chen et al. recordings and two small Spikefinder parts, laid out as a data folder."""
     served = tmp_path / "served"
-    for key, entry in remote.FILES.items():
-        if (data_root / key).is_file():
-            link = served / entry.source / entry.path
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(data_root / key)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    for name in ("NO_PROXY", "no_proxy"):  # never send loopback requests through a proxy
-        monkeypatch.setenv(name, "127.0.0.1")
-    for source in remote.SOURCES:
-        monkeypatch.setitem(remote.SOURCES, source, f"{url}{source}/")
-    yield served
-    server.shutdown()
-    server.server_close()
+    for key in remote.FILES:
+        if key.startswith(("cascade_chen2013/", "spikefinder/submissions/", "spikefinder/official_results/")):
+            (served / key).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(data_root / key, served / key)
+    return served
 
 
-def test_fetch_downloads_verified_copies_into_a_new_folder(mirror: Path, tmp_path: Path, data_root: Path) -> None:
-    root = tmp_path / "fresh" / "data"  # not there yet: fetching creates it (reading never does)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        load_chen2013("GCaMP6s", root=root)
-    assert fetch_chen2013(root, indicators=("GCaMP6s",)) == root / "cascade_chen2013"
+def leftovers(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.endswith(".partial")]
+
+
+def test_require_fills_an_empty_folder_verified_and_a_second_call_downloads_nothing(
+    serve, mirror_folder: Path, tmp_path: Path, data_root: Path
+) -> None:
+    mirror = serve(mirror_folder)
+    root = tmp_path / "fresh" / "data"
+    assert remote.require("chen2013", root, progress=False) == root
+    keys = remote.dataset_files("chen2013")
+    assert sorted(p.lstrip("/") for p in mirror.requests) == sorted(keys)  # each file once, from the mirror
+    for key in keys:
+        assert remote.digest_matches(root / key, remote.FILES[key].digest)
     here, there = load_chen2013("GCaMP6s", root=root), load_chen2013("GCaMP6s", root=data_root)
     assert len(here) == len(there) == 18
     for a, b in zip(here, there, strict=True):
         np.testing.assert_array_equal(a.fluorescence, b.fluorescence)
         np.testing.assert_array_equal(a.spikes, b.spikes)
-    assert not (root / "cascade_chen2013" / "DS09-GCaMP6f-m-V1").exists()
+    remote.require("chen2013", root)
+    fetch_chen2013(root)
+    assert len(mirror.requests) == len(keys)  # nothing downloaded again
     assert fetch_spikefinder(root, parts=("submissions", "official_results")) == root / "spikefinder"
-    fetched = sorted(p.relative_to(root).as_posix() for p in (root / "spikefinder").rglob("*.csv"))
-    assert fetched == sorted(k for k in remote.FILES if k.startswith(("spikefinder/submissions/", "spikefinder/official_")))
-    for key in fetched:
-        assert (root / key).read_bytes() == (data_root / key).read_bytes()
-    # files already there with the right hash are kept: with every source gone this still succeeds
-    for source in remote.SOURCES:
-        remote.SOURCES[source] = "http://127.0.0.1:9/"  # the discard port: nothing listens
-    fetch_chen2013(root, indicators=("GCaMP6s",))
-    fetch_spikefinder(root, parts=("submissions",))
+    for key in remote.FILES:
+        if key.startswith(("spikefinder/submissions/", "spikefinder/official_")):
+            assert (root / key).read_bytes() == (data_root / key).read_bytes()
+    assert not leftovers(root)
 
 
-def test_git_blob_digests_are_checked_and_bad_files_removed(
-    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_root: Path
+def test_a_loader_fetches_a_dataset_its_folder_lacks(serve, mirror_folder: Path, tmp_path: Path) -> None:
+    serve(mirror_folder)
+    recordings = load_chen2013("GCaMP6f", root=tmp_path)  # the folder exists, cascade_chen2013/ does not
+    assert len({r.neuron for r in recordings}) == 11
+
+
+def test_a_corrupted_download_is_rejected_and_leaves_nothing(serve, mirror_folder: Path, tmp_path: Path) -> None:
+    key = "spikefinder/submissions/bolte/4.test.spikes.csv"
+    served = mirror_folder / key
+    served.write_bytes(served.read_bytes()[:-10] + b"0000000000")
+    serve(mirror_folder)
+    with pytest.raises(ValueError, match="hash mismatch.*nothing was kept"):
+        remote.fetch(key, tmp_path)
+    assert not (tmp_path / key).exists() and not leftovers(tmp_path)
+
+
+def test_an_interrupted_download_leaves_no_partial_file(
+    serve, mirror_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = "spikefinder/test/4.test.calcium.csv"
-    source = data_root / key
-    good = remote.Remote("spikefinder-raw", "truth/4.test.calcium.csv", f"git-blob:{remote.git_blob_id(source)}")
-    monkeypatch.setitem(remote.FILES, key, good)
-    remote.fetch([key], tmp_path)
-    np.testing.assert_array_equal(read_spikefinder_csv(tmp_path / key), read_spikefinder_csv(source))
-    (tmp_path / key).unlink()
-    monkeypatch.setitem(remote.FILES, key, good._replace(digest="git-blob:" + "0" * 40))
-    with pytest.raises(ValueError, match="hash mismatch.*removed"):
-        remote.fetch([key], tmp_path)
-    assert not (tmp_path / key).exists()  # so that the next call downloads it afresh
+    key = "spikefinder/official_results/results_24_07_17.csv"
+    mirror = serve(mirror_folder, cut=(key,))
+    monkeypatch.setattr(remote.time, "sleep", lambda s: None)
+    with pytest.raises(ConnectionError, match=f"could not download {mirror.url}{key}"):
+        remote.fetch(key, tmp_path)
+    assert len(mirror.requests) == remote.ATTEMPTS  # retried, then given up
+    assert not (tmp_path / key).exists() and not leftovers(tmp_path)
 
 
-def test_sha256_mismatch_offline_and_bad_arguments(mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    key = next(k for k in remote.FILES if k.startswith("cascade_chen2013/DS14"))
-    monkeypatch.setitem(remote.FILES, key, remote.FILES[key]._replace(digest="sha256:" + "0" * 64))
-    with pytest.raises(ValueError, match="(?i)hash"):
-        remote.fetch([key], tmp_path)
-    assert not (tmp_path / key).exists()
-    monkeypatch.setitem(remote.SOURCES, "cascade", "http://127.0.0.1:9/")
-    with pytest.raises(ConnectionError, match=f"could not download http://127.0.0.1:9/.*{Path(key).name}"):
-        remote.fetch([key], tmp_path)
+def test_git_blob_digests_are_checked(serve, mirror_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    serve(mirror_folder)
+    key = "spikefinder/submissions/bolte/4.test.spikes.csv"
+    blob = remote.FILES[key]._replace(digest=f"git-blob:{remote.git_blob_id(mirror_folder / key)}")
+    monkeypatch.setitem(remote.FILES, key, blob)
+    remote.fetch([key], tmp_path / "a")
+    np.testing.assert_array_equal(read_spikefinder_csv(tmp_path / "a" / key), read_spikefinder_csv(mirror_folder / key))
+    monkeypatch.setitem(remote.FILES, key, blob._replace(digest="git-blob:" + "0" * 40))
+    with pytest.raises(ValueError, match="hash mismatch"):
+        remote.fetch([key], tmp_path / "b")
+    assert not (tmp_path / "b" / key).exists() and not leftovers(tmp_path / "b")
+
+
+def test_a_file_the_user_has_is_never_removed_or_replaced(serve, mirror_folder: Path, tmp_path: Path) -> None:
+    serve(mirror_folder)
+    for key in ("spikefinder/submissions/bolte/4.test.spikes.csv", "spikefinder/train/1.train.calcium.csv"):
+        mine = tmp_path / key  # the second is pinned by a git blob id, a file the mirror does not hold
+        mine.parent.mkdir(parents=True, exist_ok=True)
+        mine.write_text("my own notes\n")
+        with pytest.raises(ValueError, match="left as it is.*overwrite=True"):
+            remote.fetch(key, tmp_path)
+        assert mine.read_text() == "my own notes\n"
+    key = "spikefinder/submissions/bolte/4.test.spikes.csv"
+    remote.fetch(key, tmp_path, overwrite=True)  # asked for: replaced by the verified file
+    assert (tmp_path / key).read_bytes() == (mirror_folder / key).read_bytes()
+    with pytest.raises(ValueError, match="not the file this book was computed on"):
+        (tmp_path / "cascade_chen2013").mkdir()
+        shutil.copytree(mirror_folder / "cascade_chen2013", tmp_path / "cascade_chen2013", dirs_exist_ok=True)
+        next((tmp_path / "cascade_chen2013").rglob("*.mat")).write_bytes(b"not a mat file")
+        remote.require("chen2013", tmp_path)
+
+
+def test_offline_with_nothing_cached_the_error_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(remote.URL_ENV_VAR, DEAD)
+    monkeypatch.setattr(remote.time, "sleep", lambda s: None)
+    with pytest.raises(remote.DataUnavailableError) as info:
+        remote.require("spikefinder", tmp_path)
+    message = str(info.value)
+    assert "'spikefinder'" in message and str(tmp_path) in message and "require('spikefinder')" in message
+    assert "\n" not in message and info.value._render_traceback_() == [f"DataUnavailableError: {message}"]
+    assert not any(tmp_path.rglob("*.*"))  # nothing half-written
+
+
+def test_urls_and_bad_arguments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "spikefinder/test/4.test.spikes.csv"
+    monkeypatch.delenv(remote.URL_ENV_VAR, raising=False)
+    assert remote.url_of(key) == remote.SOURCES["spikefinder-raw"] + "truth/4.test.spikes.csv"
+    monkeypatch.setenv(remote.URL_ENV_VAR, "http://mirror.example/data")
+    assert remote.url_of(key) == f"http://mirror.example/data/{key}"
     for bad in ("md5:abc", "sha256:", "0" * 64):
         with pytest.raises(ValueError, match="digest must be"):
-            remote.download("http://127.0.0.1:9/x", bad, tmp_path, "x")
+            remote.download(DEAD + "x", bad, tmp_path, "x")
     with pytest.raises(ValueError, match="no downloadable files under"):
         remote.fetch(["spikefinder/train/11.train.spikes.csv"], tmp_path)
+    with pytest.raises(ValueError, match="unknown dataset 'spikefinders'.*chen2013"):
+        remote.require("spikefinders", tmp_path)
     with pytest.raises(ValueError, match="indicators"):
         fetch_chen2013(tmp_path, indicators=("GCaMP7",))

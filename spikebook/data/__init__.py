@@ -4,6 +4,7 @@
 * :mod:`spikebook.data.groundtruth`: Chen et al. (2013) GCaMP6 recordings (CASCADE format).
 * :mod:`spikebook.data.spikefinder`: the Spikefinder challenge files, leak-free splits.
 * :mod:`spikebook.data.preprocess`: slow baseline, ΔF/F, resampling, spike binning.
-* :mod:`spikebook.data.paths`: where the data folder is (``SPIKEBOOK_DATA``).
-* :mod:`spikebook.data.remote`: every downloadable file, its pinned source and digest; the one download path.
+* :mod:`spikebook.data.paths`: where the data folder is (explicit, ``SPIKEBOOK_DATA``, ``shared/data``, cache).
+* :mod:`spikebook.data.remote`: every downloadable file, its pinned source and digest; ``require(name)``,
+  the one download path (``python -m spikebook.data fetch NAME`` from a shell).
 """

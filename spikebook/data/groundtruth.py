@@ -21,7 +21,7 @@ import scipy.io
 
 from spikebook.data.paths import data_root
 from spikebook.data.preprocess import bin_spike_times
-from spikebook.data.remote import fetch
+from spikebook.data.remote import fetch, require
 
 #: Folders of the two indicators inside ``<data root>/cascade_chen2013``.
 CHEN2013_FOLDERS = {"GCaMP6f": "DS09-GCaMP6f-m-V1", "GCaMP6s": "DS14-GCaMP6s-m-V1"}
@@ -95,14 +95,18 @@ def load_chen2013(
 
     Args:
         indicator: ``"GCaMP6f"`` (11 neurons here) or ``"GCaMP6s"`` (7 neurons here).
-        root: the data folder (default: ``SPIKEBOOK_DATA``); it must contain ``cascade_chen2013/``.
+        root: the data folder (default: :func:`~spikebook.data.paths.data_root`). Without a
+            ``cascade_chen2013/`` there, the dataset is downloaded first (:func:`spikebook.data.remote.require`).
         spike_bins: how spike times become counts per frame, ``"centred"`` (the frame's interval around its
             time stamp) or ``"causal"`` (the spikes since the previous frame), see
             :func:`spikebook.data.preprocess.bin_spike_times`.
     """
     if indicator not in CHEN2013_FOLDERS:
         raise ValueError(f"indicator must be one of {sorted(CHEN2013_FOLDERS)}, got {indicator!r}")
-    folder = data_root(root) / "cascade_chen2013" / CHEN2013_FOLDERS[indicator]
+    base = data_root(root)
+    if not (base / "cascade_chen2013").is_dir():
+        require("chen2013", base)
+    folder = base / "cascade_chen2013" / CHEN2013_FOLDERS[indicator]
     files = sorted(folder.glob("CAttached_*.mat"))
     if not files:
         raise FileNotFoundError(f"no CASCADE files in {folder} (fetch_chen2013 downloads them)")
@@ -122,7 +126,7 @@ def fetch_chen2013(
     ~27 MB.
 
     Args:
-        root: The data folder (default: ``SPIKEBOOK_DATA``), created if needed.
+        root: The data folder (default: :func:`~spikebook.data.paths.data_root`), created if needed.
         indicators: Which of ``"GCaMP6f"`` (11 files) and ``"GCaMP6s"`` (7 files).
 
     Returns:

@@ -8,21 +8,38 @@ passes holds exactly the book's data). Spikefinder calcium files that this book 
 repository's history, so that the complete official data can be fetched and verified too. The URLs could
 not be tried from the offline machine the book was written on; the digests are what guarantees the content.
 
-Downloads are explicit (:func:`fetch`, called by ``fetch_chen2013`` and ``fetch_spikefinder``); nothing
-happens on import.
+Downloads happen only when asked for: :func:`require` (a named dataset of :data:`DATASETS`, what chapters
+call first), :func:`fetch` (files by path; ``fetch_chen2013`` and ``fetch_spikefinder``) or
+``python -m spikebook.data fetch NAME``; nothing happens on import. ``SPIKEBOOK_DATA_URL`` points every
+download at a mirror instead of the pinned sources.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from spikebook.data.paths import data_root
+from spikebook.data.paths import DATA_ENV_VAR, data_root
 
-__all__ = ["FILES", "SOURCES", "Remote", "download", "fetch", "git_blob_id"]
+__all__ = [
+    "DATASETS",
+    "FILES",
+    "SOURCES",
+    "DataUnavailableError",
+    "Remote",
+    "dataset_files",
+    "digest_matches",
+    "download",
+    "fetch",
+    "git_blob_id",
+    "require",
+    "url_of",
+]
 
 #: Base URLs of the sources, each a public GitHub repository at a fixed commit.
 SOURCES: dict[str, str] = {
@@ -165,55 +182,132 @@ FILES: dict[str, Remote] = {
 }
 
 
+#: The datasets a chapter or a user asks for by name: their files are the keys of :data:`FILES` that
+#: start with one of the prefixes, and (for ``"spikefinder"``) carry the book's SHA256 digests.
+DATASETS: dict[str, tuple[str, str]] = {
+    "chen2013": ("cascade_chen2013/", "Chen et al. (2013) GCaMP6f and GCaMP6s recordings, CASCADE format"),
+    "spikefinder": ("spikefinder/", "the Spikefinder challenge files this book's results were computed on"),
+    "spikefinder-full": ("spikefinder/", "every Spikefinder file, with the calcium this book never had"),
+}
+
+#: Environment variable with a base URL under which every file sits at its path in the data folder, so
+#: that any copy of a data folder served over HTTP is a mirror (the tests serve one on 127.0.0.1).
+URL_ENV_VAR = "SPIKEBOOK_DATA_URL"
+
+#: Download attempts per file and seconds before giving up on a silent server.
+ATTEMPTS, TIMEOUT_S = 3, 60
+
+
+class DataUnavailableError(FileNotFoundError):
+    """A dataset is not in the data folder and could not be downloaded; the message says what to do.
+
+    In a notebook the message alone is shown (IPython's ``_render_traceback_``): the reader needs the one
+    call that fills the folder, not a traceback into the download library.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
 def git_blob_id(path: str | os.PathLike[str]) -> str:
     """The git object id of a file's content: SHA1 of ``b"blob <size>\\0"`` followed by the bytes."""
     data = Path(path).read_bytes()
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def download(url: str, digest: str, folder: Path, fname: str) -> Path:
-    """Fetch one file with pooch into ``folder / fname`` and check its digest.
+def _parse_digest(digest: str) -> tuple[str, str]:
+    kind, _, value = digest.partition(":")
+    if kind not in ("sha256", "git-blob") or not value:
+        raise ValueError(f"digest must be 'sha256:<hex>' or 'git-blob:<hex>', got {digest!r}")
+    return kind, value
 
-    ``"sha256:<hex>"`` is checked by pooch, and a file already there with that hash is not downloaded again.
-    ``"git-blob:<hex>"`` is checked here after the download (pooch keeps an existing file as it is; a file
-    that fails the check is deleted, so the next call downloads it afresh). Needs a network and ``pooch`` (imported here only).
+
+def digest_matches(path: str | os.PathLike[str], digest: str) -> bool:
+    """Whether the file at ``path`` has ``digest`` (``"sha256:<hex>"`` or ``"git-blob:<hex>"``)."""
+    kind, value = _parse_digest(digest)
+    if kind == "git-blob":
+        return git_blob_id(path) == value
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest() == value
+
+
+def url_of(key: str) -> str:
+    """Where the file ``key`` of :data:`FILES` is downloaded from: the mirror of ``SPIKEBOOK_DATA_URL`` when
+    set, else its pinned source."""
+    if mirror := os.environ.get(URL_ENV_VAR):
+        return f"{mirror.rstrip('/')}/{key}"
+    entry = FILES[key]
+    return SOURCES[entry.source] + entry.path
+
+
+def download(url: str, digest: str, folder: Path, fname: str, overwrite: bool = False) -> Path:
+    """Fetch one file into ``folder / fname`` (pooch's HTTP downloader) and check its digest.
+
+    The bytes go to a temporary file in the same folder that is renamed over ``fname`` only once its digest
+    matches, so an interrupted or corrupted download leaves nothing behind. A file already at ``fname`` is
+    never downloaded again: it is kept if its digest matches, and otherwise refused (unless ``overwrite``),
+    because it may be the user's own. Connection failures are retried (:data:`ATTEMPTS`).
 
     Returns:
         The path of the file.
 
     Raises:
         ConnectionError: If the file cannot be downloaded (e.g. offline); the message names the URL.
-        ValueError: If the file's digest differs (not a network problem), or ``digest`` is malformed.
+        ValueError: If the downloaded or existing file's digest differs (not a network problem), or
+            ``digest`` is malformed.
     """
-    import pooch  # optional dependency, imported only when a download is asked for
+    import pooch  # imported only when a download is asked for
 
-    kind, _, value = digest.partition(":")
-    if kind not in ("sha256", "git-blob") or not value:
-        raise ValueError(f"digest must be 'sha256:<hex>' or 'git-blob:<hex>', got {digest!r}")
-    try:
-        path = Path(
-            pooch.retrieve(
-                url, known_hash=digest if kind == "sha256" else None, path=folder, fname=fname, progressbar=False
-            )
+    _parse_digest(digest)
+    target = folder / fname
+    if target.exists() and not overwrite:
+        if digest_matches(target, digest):
+            return target
+        raise ValueError(
+            f"{target} exists but is not the file of {url} (digest {digest}); it was left as it is: move it "
+            "away, or pass overwrite=True to replace it"
         )
-    except ValueError as err:
-        if "hash" in str(err).lower():
-            raise  # a checksum mismatch is not a network problem
-        raise ConnectionError(f"could not download {url}: {err}") from err
-    except Exception as err:  # requests' exceptions do not all derive from OSError
-        raise ConnectionError(f"could not download {url}: {err}") from err
-    if kind == "git-blob" and (seen := git_blob_id(path)) != value:
-        path.unlink()
-        raise ValueError(f"hash mismatch for {fname} from {url}: git blob {seen}, expected {value} (file removed)")
-    return path
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{fname}.", suffix=".partial", dir=folder)
+    os.close(handle)
+    partial = Path(name)
+    try:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                pooch.HTTPDownloader(progressbar=False, timeout=TIMEOUT_S)(url, str(partial), None)
+                break
+            except Exception as err:  # requests' exceptions do not all derive from OSError
+                if attempt == ATTEMPTS:
+                    raise ConnectionError(f"could not download {url}: {err}") from err
+                time.sleep(attempt)
+        if not digest_matches(partial, digest):
+            raise ValueError(f"hash mismatch for {fname} from {url}: expected {digest}; nothing was kept")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
 
 
-def fetch(prefixes: Iterable[str], root: str | os.PathLike[str] | None = None) -> Path:
+def fetch(
+    prefixes: str | Iterable[str],
+    root: str | os.PathLike[str] | None = None,
+    *,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Path:
     """Download every entry of :data:`FILES` whose path starts with one of ``prefixes``, each checked.
+
+    Files already there with the right digest are kept without a download; files there with another
+    content are refused, not replaced (``overwrite=True`` replaces them).
 
     Args:
         prefixes: Paths relative to the data folder, e.g. ``"spikefinder/test/"`` or one file's key.
-        root: The data folder (default: ``SPIKEBOOK_DATA``), created if needed.
+        root: The data folder (default: :func:`~spikebook.data.paths.data_root`), created if needed.
+        overwrite: Replace files whose content differs from the pinned one.
+        progress: Show a progress bar over the files (tqdm).
 
     Returns:
         The data folder.
@@ -222,12 +316,68 @@ def fetch(prefixes: Iterable[str], root: str | os.PathLike[str] | None = None) -
         ValueError: If a prefix matches no entry, or as :func:`download`.
         ConnectionError: As :func:`download`.
     """
-    prefixes = tuple(prefixes)
+    prefixes = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
+    if not prefixes or not all(isinstance(p, str) for p in prefixes):
+        raise ValueError(f"prefixes must be paths relative to the data folder, got {prefixes!r}")
     unknown = [p for p in prefixes if not any(key.startswith(p) for key in FILES)]
     if unknown:
         raise ValueError(f"no downloadable files under {unknown}")
-    root = data_root(root, create=True)
-    for key in (key for key in FILES if key.startswith(prefixes)):
-        entry, target = FILES[key], root / key
-        download(SOURCES[entry.source] + entry.path, entry.digest, target.parent, target.name)
+    return _fetch_keys([key for key in FILES if key.startswith(prefixes)], data_root(root, create=True),
+                       overwrite, progress)
+
+
+def _fetch_keys(keys: list[str], root: Path, overwrite: bool, progress: bool) -> Path:
+    from tqdm.auto import tqdm
+
+    for key in tqdm(keys, desc="downloading", unit="file", disable=not progress):
+        target = root / key
+        download(url_of(key), FILES[key].digest, target.parent, target.name, overwrite)
     return root
+
+
+def dataset_files(name: str) -> list[str]:
+    """The keys of :data:`FILES` that make up the dataset ``name`` of :data:`DATASETS`."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; the datasets are {sorted(DATASETS)}")
+    prefix = DATASETS[name][0]
+    keys = [key for key in FILES if key.startswith(prefix)]
+    return [k for k in keys if FILES[k].digest.startswith("sha256:")] if name == "spikefinder" else keys
+
+
+def require(name: str, root: str | os.PathLike[str] | None = None, *, progress: bool = True) -> Path:
+    """The data folder, holding every file of the dataset ``name``: what is missing is downloaded first.
+
+    Chapters call this in their first data cell, so that Binder, Colab and a fresh clone fetch what they
+    need into the per-user cache while the tests and CI read ``shared/data`` offline. Files already there
+    are checked against their digests and kept.
+
+    Args:
+        name: A key of :data:`DATASETS`: ``"chen2013"``, ``"spikefinder"`` or ``"spikefinder-full"``.
+        root: The data folder (default: the resolution order of :func:`~spikebook.data.paths.data_root`).
+        progress: Show a progress bar while downloading.
+
+    Returns:
+        The data folder (pass it on as ``root=``).
+
+    Raises:
+        DataUnavailableError: If files are missing and cannot be downloaded (offline, or the source no
+            longer serves them); one line naming the dataset, the folder and the call that fills it.
+        ValueError: For an unknown name, or a file there whose digest differs (it is never replaced here).
+    """
+    keys = dataset_files(name)
+    folder = data_root(root, create=True)
+    missing = [key for key in keys if not (folder / key).is_file()]
+    if missing:
+        try:
+            _fetch_keys(missing, folder, overwrite=False, progress=progress)
+        except ConnectionError as err:
+            raise DataUnavailableError(
+                f"dataset {name!r} ({DATASETS[name][1]}) is not complete in {folder} ({len(missing)} of "
+                f"{len(keys)} files missing, e.g. {missing[0]}) and could not be downloaded ({err}); with a "
+                f"network, run spikebook.data.remote.require({name!r}), or set {DATA_ENV_VAR} to a folder "
+                "that holds it"
+            ) from None
+    for key in set(keys) - set(missing):
+        if not digest_matches(folder / key, FILES[key].digest):
+            raise ValueError(f"{folder / key} is not the file this book was computed on ({FILES[key].digest})")
+    return folder

@@ -36,7 +36,7 @@ import numpy as np
 from spikebook.data.groundtruth import CHEN2013_FOLDERS, read_cattached
 from spikebook.data.paths import DATA_ENV_VAR, data_root
 from spikebook.data.preprocess import bin_spike_times, resample
-from spikebook.data.remote import fetch
+from spikebook.data.remote import fetch, require
 
 __all__ = [
     "CHEN2013_MIN_CORRELATION",
@@ -290,7 +290,7 @@ def match_chen2013(
 
     Args:
         dataset: 7 (GCaMP6f) or 8 (GCaMP6s).
-        root: The data folder (default: ``SPIKEBOOK_DATA``), holding ``spikefinder/train/N.train.spikes.csv``
+        root: The data folder (default: :func:`~spikebook.data.paths.data_root`), holding ``spikefinder/train/N.train.spikes.csv``
             and ``cascade_chen2013/``.
         min_correlation: The threshold for a match.
 
@@ -363,7 +363,7 @@ def chen2013_approximation(
 
     Args:
         dataset: 7 (GCaMP6f) or 8 (GCaMP6s).
-        root: the data folder (default: ``SPIKEBOOK_DATA``), holding ``cascade_chen2013/`` and the set's
+        root: the data folder (default: :func:`~spikebook.data.paths.data_root`), holding ``cascade_chen2013/`` and the set's
             ``spikefinder/train/N.train.spikes.csv`` (to match columns to recordings).
 
     Returns:
@@ -417,7 +417,8 @@ def load_spikefinder(
     Args:
         split: ``"train"`` (sets 1-10) or ``"test"`` (sets 1-5).
         datasets: dataset numbers to read (default: all of the split).
-        root: the data folder holding ``spikefinder/`` (default: ``SPIKEBOOK_DATA``).
+        root: the data folder (default: :func:`~spikebook.data.paths.data_root`); without a ``spikefinder/``
+            there, the book's files are downloaded first (:func:`spikebook.data.remote.require`).
         approximate_chen2013: rebuild missing set 7/8 calcium from ``cascade_chen2013/``.
         warn: issue a warning listing what is missing or approximated.
 
@@ -429,11 +430,13 @@ def load_spikefinder(
         FileNotFoundError: if the data folder does not exist.
     """
     _check_split(split)
-    root = data_root(root)
     datasets = SPIKEFINDER_SETS[split] if datasets is None else tuple(datasets)
     bad = [d for d in datasets if d not in SPIKEFINDER_SETS[split]]
     if bad:
         raise ValueError(f"no {split} datasets {bad}; the {split} sets are {SPIKEFINDER_SETS[split]}")
+    root = data_root(root)
+    if not (root / "spikefinder").is_dir():
+        require("spikefinder", root)
     neurons: list[SpikefinderNeuron] = []
     missing: list[MissingCalcium] = []
     missing_spikes: list[tuple[str, int]] = []
@@ -514,7 +517,7 @@ def fetch_spikefinder(
     kept. Needs a network and ``pooch``.
 
     Args:
-        root: the data folder (default: ``SPIKEBOOK_DATA``), created if needed.
+        root: the data folder (default: :func:`~spikebook.data.paths.data_root`), created if needed.
         parts: which of :data:`SPIKEFINDER_PARTS`.
 
     Returns:
