@@ -9,7 +9,7 @@ import pytest
 import scipy.signal
 import torch
 
-from spikebook.generative import SCDF, SCF, BernoulliPrior, MLphys, hill_from_polynomial
+from spikebook.generative import SCDF, SCF, BernoulliPrior, Dendritic, MLphys, hill_from_polynomial
 from spikebook.generative.constraints import POSITIVE, REAL, UNIT_INTERVAL, Constrained
 from spikebook.generative.drift import predicted_variance
 from spikebook.generative.dynamics import first_order_scan
@@ -116,6 +116,92 @@ def test_scf_impulse_response_closed_form():
 def test_scf_time_constants_round_trip():
     model = SCF.from_time_constants(torch.tensor([0.5, 1.2]), fs=60.0, tau_rise=torch.tensor([0.05, 0.1]))
     torch.testing.assert_close(model.time_constants(60.0), torch.tensor([[0.5, 0.05], [1.2, 0.1]]))
+
+
+def _ar2_impulse_response(gamma1, gamma2, n_steps):
+    """Direct float64 AR(2) recursion h_t = gamma1 h_{t-1} + gamma2 h_{t-2} + [t == 0]."""
+    h = [0.0, 0.0]
+    for t in range(n_steps):
+        h.append(gamma1 * h[-1] + gamma2 * h[-2] + (1.0 if t == 0 else 0.0))
+    return torch.tensor(h[2:])
+
+
+def _impulse(n_steps):
+    spikes = torch.zeros(n_steps)
+    spikes[0] = 1
+    return spikes
+
+
+@pytest.mark.parametrize("root", [0.1, 0.5, 0.8, 0.95, 0.999])
+def test_scf_critically_damped_kernel_is_exact(root):
+    """A repeated real root (gamma = (2r, -r^2)) is accepted and its kernel is delta (t+1) r^t."""
+    n_steps, delta = 400, 1.3
+    gamma = [1.6, -0.64] if root == 0.8 else [2 * root, -root * root]
+    model = SCF(gamma=gamma, delta=delta)
+    torch.testing.assert_close(model.roots.detach(), torch.tensor([root, root]), rtol=0, atol=1e-12)
+    torch.testing.assert_close(model.gamma.detach(), torch.tensor(gamma), rtol=0, atol=1e-12)
+    t = torch.arange(n_steps, dtype=torch.float64)
+    kernel = model.calcium(_impulse(n_steps)).detach()
+    tiny = 1e-300  # r = 0.1 underflows into subnormals, where rounding is absolute
+    torch.testing.assert_close(kernel, delta * (t + 1) * root**t, rtol=1e-12, atol=tiny)
+    torch.testing.assert_close(kernel, delta * _ar2_impulse_response(*gamma, n_steps), rtol=1e-10, atol=tiny)
+
+
+def test_repeated_root_tolerance_follows_the_dtype_of_gamma():
+    """Rounding (1.8, -0.81) to float32 leaves the roots 1e-4 off the real axis: still the double root 0.9."""
+    model = SCF(gamma=torch.tensor([1.8, -0.81], dtype=torch.float32))
+    assert model.roots.dtype == torch.float32
+    torch.testing.assert_close(model.roots.detach(), torch.full((2,), 0.9, dtype=torch.float32))
+    with pytest.raises(ValueError, match="complex"):
+        SCF(gamma=torch.tensor([1.8, -0.81 - 1e-4], dtype=torch.float32))
+
+
+@pytest.mark.parametrize("relative", [0.0, 1e-9, -1e-9], ids=["equal", "rise+1e-9", "rise-1e-9"])
+def test_from_time_constants_equal_or_nearly_equal_taus_is_exact(relative):
+    """tau_rise at or within 1e-9 of tau_decay: the kernel matches the direct recursion and the
+    cancellation-free closed form r2^t expm1((t+1) L) / expm1(L), L = log(r1 / r2)."""
+    n_steps, fs, tau, delta = 600, 60.0, 0.4, 1.3
+    model = SCF.from_time_constants(tau_decay=tau, fs=fs, tau_rise=tau * (1 + relative), delta=delta)
+    r1, r2 = (float(r) for r in model.roots.detach())
+    assert abs(r1 - r2) < 1e-9
+    kernel = model.calcium(_impulse(n_steps)).detach()
+    direct = delta * _ar2_impulse_response(r1 + r2, -r1 * r2, n_steps)
+    torch.testing.assert_close(kernel, direct, rtol=1e-10, atol=0)
+    t = torch.arange(n_steps, dtype=torch.float64)
+    if r1 == r2:
+        closed = (t + 1) * r1**t
+    else:
+        log_ratio = math.log1p((r1 - r2) / r2)
+        closed = r2**t * torch.expm1((t + 1) * log_ratio) / math.expm1(log_ratio)
+    torch.testing.assert_close(kernel, delta * closed, rtol=1e-13, atol=0)
+    rebuilt = SCF(gamma=model.gamma.detach(), delta=delta)  # near-double root through roots_from_gamma
+    torch.testing.assert_close(rebuilt.calcium(_impulse(n_steps)).detach(), kernel, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("gamma", [[1.6, -0.7], [1.6, -0.64 - 1e-10], [[1.5, -0.56], [1.6, -0.7]]])
+def test_truly_complex_roots_still_raise(gamma):
+    with pytest.raises(ValueError, match="complex roots"):
+        SCF(gamma=gamma)
+
+
+def test_repeated_root_log_prob_sample_and_gradients():
+    spikes = spike_train((2, 3, 300), p=0.05)
+    models = [
+        SCF(gamma=[1.6, -0.64], sigma=0.05),
+        SCDF(gamma=[1.6, -0.64], sigma=0.05),
+        SCF(gamma=[[1.6, -0.64], [1.5, -0.56], [1.8, -0.81]], sigma=0.05),
+    ]
+    for model in models:
+        f = model.sample(spikes, torch.Generator().manual_seed(0)).detach()
+        log_prob = model.log_prob(f, spikes)
+        expected = torch.distributions.Normal(model.mean(spikes), model.sigma.unsqueeze(-1)).log_prob(f).sum(-1)
+        torch.testing.assert_close(log_prob, expected)
+        log_prob.sum().backward()
+        assert torch.isfinite(model.raw_roots.grad).all() and (model.raw_roots.grad != 0).all()
+    dendritic = Dendritic(n_spines=2, gamma=[1.6, -0.64])
+    torch.testing.assert_close(dendritic.roots.detach(), torch.full((3, 2), 0.8), rtol=0, atol=1e-12)
+    events = spike_train((4, 3, 200), p=0.05)
+    assert torch.isfinite(dendritic.log_prob(dendritic.sample(events), events)).all()
 
 
 def _mean_rise(model, rate_hz, fs=60.0, n_steps=3000):

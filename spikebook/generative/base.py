@@ -59,8 +59,39 @@ def check_trace(f: Tensor, spikes: Tensor) -> None:
         raise ValueError("f contains NaN: remove NaN padding before scoring (see spikebook.metrics)")
 
 
+def _ar2_roots(gamma1: float, gamma2: float, slack: float) -> np.ndarray | None:
+    """Roots of :math:`z^2 - \\gamma_1 z - \\gamma_2` from the discriminant (R2), ``None`` if complex."""
+    discriminant = gamma1 * gamma1 + 4.0 * gamma2
+    if abs(discriminant) <= 4.0 * slack:
+        return np.array([gamma1 / 2.0, gamma1 / 2.0])
+    if discriminant < 0:
+        return None
+    larger = (gamma1 + math.copysign(math.sqrt(discriminant), gamma1)) / 2.0
+    return np.array([larger, -gamma2 / larger])  # the product of the roots is -gamma2: no cancellation
+
+
 def roots_from_gamma(gamma: float | Tensor | list) -> Tensor:
-    """Real roots :math:`r_i \\in (0, 1)` of :math:`1 - \\sum_i \\gamma_i z^{-i}`.
+    """Real roots :math:`r_i \\in (0, 1)` of :math:`1 - \\sum_i \\gamma_i z^{-i}`, repeated roots included.
+
+    A repeated root is ill-conditioned: rounding ``gamma`` to its dtype (machine epsilon
+    :math:`\\varepsilon`) splits a double root into two real roots or a conjugate pair about
+    :math:`\\sqrt{\\varepsilon}` apart, while the kernel, a smooth function of ``gamma``, barely
+    changes. So roots are accepted as the real numbers :math:`a_i` whenever the real-rooted
+    polynomial they define reproduces the coefficients up to that rounding,
+
+    .. math:: \\max_i \\Big| \\big[\\textstyle\\prod_j (1 - a_j z^{-1})\\big]_i + \\gamma_i \\Big|
+        \\le s, \\qquad s = 32\\,\\varepsilon \\Big(1 + \\sum_i |\\gamma_i|\\Big).  \\tag{R1}
+
+    For AR(2) the roots come from the discriminant :math:`\\Delta = \\gamma_1^2 + 4 \\gamma_2`:
+
+    .. math:: |\\Delta| / 4 \\le s: \\; r_1 = r_2 = \\gamma_1 / 2, \\qquad
+        \\Delta > 4 s: \\; r_1 = \\big(\\gamma_1 + \\sqrt{\\Delta}\\big) / 2, \\; r_2 = -\\gamma_2 / r_1,
+        \\qquad \\Delta < -4 s: \\text{complex}.  \\tag{R2}
+
+    The double root satisfies (R1) since :math:`(\\gamma_1/2)^2 = -\\gamma_2 + \\Delta/4`; so the
+    critically damped :math:`\\gamma = (2r, -r^2)` (kernel :math:`(t+1) r^t`) gives exactly
+    :math:`r_1 = r_2`, whichever way rounding moved :math:`\\Delta`. For other orders the roots
+    of ``np.roots`` are used, a complex result as its real parts if they satisfy (R1).
 
     Args:
         gamma: AR coefficients, shape ``(p,)`` or ``(C, p)``; a number means AR(1).
@@ -69,22 +100,29 @@ def roots_from_gamma(gamma: float | Tensor | list) -> Tensor:
         Roots with the shape of ``gamma``, sorted in decreasing order.
 
     Raises:
-        ValueError: if a root is complex or outside (0, 1) (the calcium kernel would
-            oscillate, grow, or change sign).
+        ValueError: if a root is complex beyond (R1) or outside (0, 1) (the calcium kernel
+            would oscillate, grow, or change sign).
     """
     gamma = as_float_tensor(gamma, "gamma")
     if gamma.dim() == 0:
         gamma = gamma.reshape(1)
     if gamma.dim() > 2 or gamma.shape[-1] == 0:
         raise ValueError(f"gamma must have shape (p,) or (C, p), got {tuple(gamma.shape)}")
+    epsilon = torch.finfo(gamma.dtype).eps
     flat = gamma.reshape(-1, gamma.shape[-1]).double().numpy()
     rows = []
     for coefficients in flat:
-        roots = torch.from_numpy(np.roots([1.0, *(-coefficients)]))
-        if roots.is_complex():
-            if roots.imag.abs().max() > 1e-9:
-                raise ValueError(f"gamma={coefficients.tolist()} has complex roots: the calcium kernel oscillates")
-            roots = roots.real
+        polynomial = np.array([1.0, *(-coefficients)])
+        slack = 32 * epsilon * np.abs(polynomial).sum()
+        if coefficients.size == 2:
+            roots = _ar2_roots(float(coefficients[0]), float(coefficients[1]), slack)
+        else:
+            roots = np.roots(polynomial)
+            if np.iscomplexobj(roots):
+                roots = roots.real if np.abs(np.poly(roots.real) - polynomial).max() <= slack else None
+        if roots is None:
+            raise ValueError(f"gamma={coefficients.tolist()} has complex roots: the calcium kernel oscillates")
+        roots = torch.from_numpy(roots)
         if not ((roots > 0) & (roots < 1)).all():
             raise ValueError(f"gamma={coefficients.tolist()} has roots {roots.tolist()} outside (0, 1)")
         rows.append(roots.sort(descending=True).values)

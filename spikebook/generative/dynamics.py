@@ -54,7 +54,14 @@ def ar_calcium(spikes: Tensor, roots: Tensor, delta: Tensor) -> Tensor:
 
     The AR polynomial is factored into its real roots,
     :math:`1 - \\sum_i \\gamma_i z^{-i} = \\prod_i (1 - r_i z^{-1})`, so the filter is a
-    cascade of ``p`` first-order recursions :math:`x_t = r_i x_{t-1} + u_t`.
+    cascade of ``p`` first-order recursions :math:`x_t = r_i x_{t-1} + u_t`. The cascade stays
+    accurate to rounding for repeated or nearly equal roots: its AR(2) impulse response,
+
+    .. math:: h_t = \\sum_{k=0}^{t} r_1^k r_2^{t-k} = \\frac{r_1^{t+1} - r_2^{t+1}}{r_1 - r_2},  \\tag{D1}
+
+    which is :math:`(t+1) r^t` when :math:`r_1 = r_2 = r`, is formed as a sum of positive terms,
+    whereas evaluating the difference of exponentials in (D1) directly loses about
+    :math:`|\\log_{10}|r_1 - r_2||` digits to cancellation.
 
     Args:
         spikes: spike counts, shape ``(..., C, T)`` (``C`` may be absent for scalar parameters).

@@ -52,7 +52,10 @@ class SCF(CalciumModel):
         Args:
             tau_decay: decay time constant in seconds, ``()`` or ``(C,)``.
             fs: sampling rate in Hz.
-            tau_rise: rise time constant in seconds (AR(2): difference of exponentials).
+            tau_rise: rise time constant in seconds (AR(2): difference of exponentials). It may
+                equal ``tau_decay`` (or lie arbitrarily close to it): the kernel is then the
+                critically damped :math:`(t+1) r^t`, computed exactly
+                (:func:`~spikebook.generative.dynamics.ar_calcium`).
             **kwargs: ``delta``, ``alpha``, ``beta``, ``sigma`` as in :class:`SCF`.
         """
         if fs <= 0:
