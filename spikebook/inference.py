@@ -313,9 +313,10 @@ def infer(
             Pretrained names carry their own.
         seed: Seed of the sampling for DS-NF (``None``: torch's global generator).
         dataset: Only for the supervised entries of :data:`spikebook.pretrained.SUPERVISED` (e.g.
-            ``"attended-inception-spikefinder"``): the Spikefinder dataset number whose embedding to use, or
-            ``None`` for the net trained without dataset knowledge; see
-            :func:`spikebook.supervised_training.infer_traces` (traces normalised as one dataset).
+            ``"attended-inception-spikefinder"``): the Spikefinder dataset number whose embedding to use, one
+            of the entry's ``trained_datasets`` (4-8 for the shipped entry), or ``None`` for the net trained
+            without dataset knowledge; see :func:`spikebook.supervised_training.infer_traces` (traces
+            normalised as one dataset).
         precision: ``"float32"`` (default) or ``"bfloat16"``: run the network under
             :func:`torch.autocast` with bfloat16, so the convolutions (and DS-NF's per-step recurrent
             matmul) compute in bfloat16 while the outputs, the recurrent state and the gate arithmetic
@@ -342,7 +343,9 @@ def infer(
             model name (the message lists the available ones); non-positive ``n_samples``,
             ``batch_size`` or ``chunk_len``; an unknown ``precision``; a setting of the DeepSpike networks
             (``precision``, ``batch_size``, ``chunk_len``, ``device``, ``model_fs``, ``compiled``) with a
-            supervised entry; ``compiled=True`` with a recognition model other than DS-F and DS-NF.
+            supervised entry; ``dataset`` with a DeepSpike network, or a ``dataset`` whose embedding the
+            supervised entry never trained (the message lists the trained ones); ``compiled=True`` with a
+            recognition model other than DS-F and DS-NF.
         FileNotFoundError: A pretrained name whose checkpoint is not on disk (the message says how to
             make it).
 
@@ -374,10 +377,16 @@ def infer(
                                  "dataset (float32, 100 Hz)")
 
             entry = pretrained.load(model)
-            out = infer_traces(x, fs, entry.attended, entry.agnostic, dataset)
+            out = infer_traces(x, fs, entry.attended, entry.agnostic, dataset,
+                               trained_datasets=entry.trained_datasets)
             return out[0] if squeeze else out
     if dataset is not None:
-        raise ValueError("dataset= is only for the supervised entries of spikebook.pretrained.SUPERVISED")
+        from spikebook.pretrained import SUPERVISED
+
+        which = repr(model) if isinstance(model, str) else f"a {type(model).__name__} instance"
+        raise ValueError(f"dataset={dataset!r}: {which} has no dataset embeddings (the DeepSpike networks are "
+                         "trained without dataset labels); dataset= is only for the supervised entries "
+                         f"{sorted(SUPERVISED)}")
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
     _check_positive_int("batch_size", batch_size)

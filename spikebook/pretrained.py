@@ -41,7 +41,7 @@ import torch
 from spikebook.data.simulate import SimulationConfig, paper_datasets, simulate
 from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel, MLphys
 from spikebook.recognition import DSF, DSNF, RecognitionModel
-from spikebook.saving import checkpoint_name, save_atomic
+from spikebook.saving import checkpoint_name, load_checkpoint, save_atomic
 from spikebook.training import FitResult, History, VimcoConfig, fit_vimco, seeded
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -179,10 +179,11 @@ class SupervisedPretrained(NamedTuple):
 
     Attributes:
         name: the entry's name.
-        attended: the attended net (use with ``dataset=k``, the Spikefinder set number).
+        attended: the attended net (use with ``dataset=k``, the Spikefinder set number, for ``k`` in
+            :attr:`trained_datasets`).
         agnostic: the net trained without dataset knowledge (``dataset=None``).
         fits: every net in the file with its training history and configuration.
-        meta: training and validation neurons, data report.
+        meta: training and validation neurons (keys ``(split, dataset, index)``), data report.
     """
 
     name: str
@@ -190,6 +191,16 @@ class SupervisedPretrained(NamedTuple):
     agnostic: Any
     fits: dict[str, Any]
     meta: dict[str, Any]
+
+    @property
+    def trained_datasets(self) -> tuple[int, ...]:
+        """The Spikefinder datasets whose embedding rows were trained: those of the training neurons.
+
+        The attended net has a row for every dataset 1-10, but a row no training neuron used keeps its random
+        initial values, and predictions with it are noise. Empty if the checkpoint does not record its
+        training neurons (then no row is vouched for).
+        """
+        return tuple(sorted({int(key[1]) for key in self.meta.get("train_neurons", ())}))
 
 
 def _recipe(name: str) -> Recipe | GcampRecipe:
@@ -311,7 +322,7 @@ def _train_gcamp(name: str, recipe: GcampRecipe, quick: bool, progress: bool, se
     path.parent.mkdir(parents=True, exist_ok=True)
     result = tg.train_network(neurons, path, network, quick, progress, seed, recipe.drift)
     slept = tg.sleep_network(neurons, path, network, quick, seed)
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = load_checkpoint(path)
     save_atomic({**state, "recipe": dataclasses.asdict(recipe)}, path)
     return result._replace(recognition=slept)
 
@@ -334,7 +345,7 @@ def load(name: str, quick: bool = False, seed: int = 0) -> Pretrained | Supervis
         flag = (" --quick" if quick else "") + (f" --seed {seed}" if seed else "")
         raise FileNotFoundError(f"no checkpoint for {name!r} at {path}; make it with "
                                 f"`python -m spikebook.pretrained train {name}{flag}`")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = load_checkpoint(path)
     n_cells = state["generative"]["raw_alpha"].shape[0]  # cells, or training segments for real data
     recognition, generative = fresh_networks(recipe, n_cells)
     recognition.load_state_dict(state["recognition"])

@@ -34,7 +34,7 @@ import copy
 import dataclasses
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 
 from spikebook.data.spikefinder import SpikefinderNeuron
 from spikebook.metrics import spikefinder_correlation
-from spikebook.saving import save_atomic
+from spikebook.saving import load_checkpoint, save_atomic
 from spikebook.supervised import (
     BolteConfig,
     BolteNet,
@@ -536,7 +536,12 @@ def save_models(
     """Save several fitted nets in one file: weights, model spec, training config and history of each.
 
     Written atomically (a temporary file, then renamed). ``meta`` is stored as is (e.g. validation
-    scores, the training neurons).
+    scores, the training neurons; :func:`spikebook.pretrained.load` reads the datasets of
+    ``meta["train_neurons"]``, keys ``(split, dataset, index)``, as the embeddings that were trained). Configs
+    and histories are stored as plain dictionaries, so :func:`load_models` never has to unpickle a class.
+
+    Raises:
+        TypeError: if ``meta`` holds anything but plain data (:func:`spikebook.saving.check_plain`).
     """
     state = {
         "models": {
@@ -557,8 +562,13 @@ def save_models(
 
 
 def load_models(path: str | os.PathLike[str]) -> tuple[dict[str, SupervisedFit], dict[str, Any]]:
-    """Load :func:`save_models`' file: ``({name: SupervisedFit}, meta)``, networks in eval mode."""
-    state = torch.load(Path(path), map_location="cpu", weights_only=False)
+    """Load :func:`save_models`' file: ``({name: SupervisedFit}, meta)``, networks in eval mode.
+
+    Raises:
+        spikebook.saving.CheckpointError: naming the file, if it is not a checkpoint, is truncated, or carries
+            objects that are not plain data (refused unread: :func:`spikebook.saving.load_checkpoint`).
+    """
+    state = load_checkpoint(path)
     fits = {}
     for name, entry in state["models"].items():
         model = build_model(entry["spec"])
@@ -585,6 +595,8 @@ def infer_traces(
     agnostic: SupervisedNet | None,
     dataset: int | None = None,
     normalization: Normalization = "dataset",
+    *,
+    trained_datasets: Collection[int] | None = None,
 ) -> np.ndarray:
     """Spike rates for raw traces with a pretrained supervised pair (what :func:`spikebook.infer` calls).
 
@@ -602,13 +614,17 @@ def infer_traces(
         agnostic: the net trained without dataset knowledge (needed for ``dataset=None``).
         dataset: Spikefinder dataset number 1-10 whose embedding to use, or None.
         normalization: as the nets were trained.
+        trained_datasets: the datasets whose embedding rows ``attended`` was trained on
+            (:attr:`spikebook.pretrained.SupervisedPretrained.trained_datasets`); any other ``dataset`` is
+            refused, since an untrained row gives noise. ``None``: not checked.
 
     Returns:
         Array of the shape of ``traces``, NaN where the input is NaN.
 
     Raises:
         TypeError, ValueError: for traces or a rate that :func:`spikebook.infer` refuses too
-            (:mod:`spikebook.traces`); for ``dataset`` outside 1-10, or ``None`` without ``agnostic``.
+            (:mod:`spikebook.traces`); for ``dataset`` outside 1-10 or outside ``trained_datasets``, or ``None``
+            without ``agnostic``.
     """
     from spikebook.inference import to_model_rate, to_user_rate  # inference imports this module lazily too
 
@@ -623,6 +639,13 @@ def infer_traces(
         n_rows = attended.attend.embedding.num_embeddings
         if isinstance(dataset, bool) or not isinstance(dataset, (int, np.integer)) or not 1 <= dataset <= n_rows:
             raise ValueError(f"dataset must be a Spikefinder dataset number 1..{n_rows} or None, got {dataset!r}")
+        if trained_datasets is not None and int(dataset) not in trained_datasets:
+            trained = ", ".join(map(str, sorted(trained_datasets))) or "none recorded"
+            raise ValueError(
+                f"dataset={int(dataset)}: the attended net's embedding of Spikefinder dataset {int(dataset)} was "
+                f"never trained (no training neuron came from it; trained datasets: {trained}), so it would "
+                "predict noise; use dataset=None (the net trained without dataset knowledge) for other data"
+            )
         net, ds = attended, int(dataset)
     rows = normalize_calcium(list(x), normalization) if normalization == "neuron" else None
     if rows is None:  # one group: pool the statistics over all traces

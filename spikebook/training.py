@@ -95,7 +95,7 @@ from spikebook.generative.constraints import shared_ndims
 from spikebook.objectives import Baseline, iwae_bound, vimco_surrogate
 from spikebook.recognition import RecognitionModel
 from spikebook.recognition.base import bernoulli_log_prob
-from spikebook.saving import save_atomic
+from spikebook.saving import load_checkpoint, save_atomic
 
 __all__ = [
     "Chunks",
@@ -581,7 +581,8 @@ def fit_vimco(
             bound).
         checkpoint_path: Where to save a resumable checkpoint at each evaluation; if the file exists,
             training resumes from it (its config must equal ``config`` except for ``n_steps``,
-            ``patience`` and ``min_steps``, and its seed must be ``seed``).
+            ``patience`` and ``min_steps``, and its seed must be ``seed``). It holds plain data only and is
+            read with :func:`spikebook.saving.load_checkpoint`, so a file planted there runs no code.
         progress: Show a tqdm progress bar.
         callback: Called at every evaluation (step 0 of a new run included) with the number of steps taken,
             the models in their state at that step and the network in eval mode; e.g. to score the network
@@ -594,6 +595,8 @@ def fit_vimco(
     Raises:
         ValueError: On non-finite traces, traces shorter than ``chunk_len``, a cell-count mismatch
             between traces, validation, generative parameters and prior, or an incompatible checkpoint.
+        spikebook.saving.CheckpointError: A file at ``checkpoint_path`` that is not a checkpoint, is truncated,
+            or carries objects that are not plain data (a ``ValueError``; refused before any step).
 
     References:
         Speiser et al. (2017), §2.2 and §2.4; Mnih & Rezende (2016).
@@ -642,7 +645,7 @@ def fit_vimco(
 
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     if path is not None and path.exists():
-        ckpt = torch.load(path, map_location=device, weights_only=False)
+        ckpt = load_checkpoint(path, map_location=device)
         free = ("n_steps", "patience", "min_steps")  # may change between runs; absent from older checkpoints
         saved = {k: v for k, v in ckpt["config"].items() if k not in free}
         mine = {k: v for k, v in config_dict.items() if k not in free}

@@ -265,6 +265,42 @@ def test_supervised_entries_refuse_the_deepspike_settings(setting):
         infer(np.zeros(100), 100.0, "attended-inception-spikefinder", dataset=4, **setting)
 
 
+SUPERVISED_ENTRY = "attended-inception-spikefinder"
+
+
+@pytest.mark.parametrize("dataset", [1, 2, 3, 9, 10])
+def test_supervised_entry_refuses_a_dataset_whose_embedding_was_never_trained(dataset):
+    """Sets 1-3, 9 and 10 had no training calcium: their embedding rows are random, so they are refused."""
+    entry = pretrained.load(SUPERVISED_ENTRY)
+    assert entry.trained_datasets == (4, 5, 6, 7, 8)  # the datasets of meta["train_neurons"]
+    with pytest.raises(ValueError, match=rf"dataset={dataset}: .*never trained.*trained datasets: 4, 5, 6, 7, 8"
+                                         r".*use dataset=None"):
+        infer(_traces(1, 500), 100.0, SUPERVISED_ENTRY, dataset=dataset)
+
+
+def test_supervised_entry_runs_with_a_trained_dataset_and_with_none():
+    x = _traces(2, 500)
+    entry = pretrained.load(SUPERVISED_ENTRY)
+    from spikebook.supervised_training import infer_traces
+
+    for dataset in (4, 8, None):
+        out = infer(x, 100.0, SUPERVISED_ENTRY, dataset=dataset)
+        assert out.shape == x.shape and np.isfinite(out).all()
+        np.testing.assert_allclose(out, infer_traces(x, 100.0, entry.attended, entry.agnostic, dataset))
+
+
+def test_an_entry_without_recorded_training_neurons_vouches_for_no_dataset():
+    entry = pretrained.load(SUPERVISED_ENTRY)
+    assert entry._replace(meta={}).trained_datasets == ()
+
+
+@pytest.mark.parametrize("model", ["dsf-scf-60hz", "instance"])
+def test_deepspike_networks_refuse_a_dataset(model, dsf):
+    model = dsf if model == "instance" else model
+    with pytest.raises(ValueError, match=r"dataset=4: .*has no dataset embeddings.*attended-inception-spikefinder"):
+        infer(_traces(1, 200), 60.0, model, dataset=4)
+
+
 def test_missing_checkpoint_names_the_command(monkeypatch, tmp_path):
     monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="python -m spikebook.pretrained train"):

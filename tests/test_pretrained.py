@@ -13,6 +13,7 @@ from spikebook import pretrained
 from spikebook.experiments import table1_gcamp as tg
 from spikebook.generative import SCDF, MLphys
 from spikebook.recognition import DSF, DSNF
+from spikebook.saving import load_checkpoint
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def test_real_data_entry_trains_on_every_neuron_and_loads_back(checkpoint_dir, d
     torch.set_num_threads(1)
     monkeypatch.setenv("SPIKEBOOK_DATA", str(data_root))
     result = pretrained.train("dsf-gcamp6s-60hz", quick=True, progress=False)
-    state = torch.load(checkpoint_dir / "dsf-gcamp6s-60hz-quick.pt", weights_only=False)
+    state = load_checkpoint(checkpoint_dir / "dsf-gcamp6s-60hz-quick.pt")
     neurons = tg.load_neurons("GCaMP6s", data_root)[: tg.QUICK["neurons"]]
     assert state["train_neurons"] == [n.name for n in neurons]  # all of them: no fold is left out
     assert state["recipe"]["indicator"] == "GCaMP6s" and state["sleep_steps"] in tg.QUICK["sleep_grid"]

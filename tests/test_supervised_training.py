@@ -198,6 +198,12 @@ def test_infer_traces_dataset_and_resampling() -> None:
         infer_traces(x, 100.0, attended, None, dataset=None)
     with pytest.raises(ValueError):
         infer_traces(x, 100.0, attended, agnostic, dataset=11)
+    np.testing.assert_array_equal(infer_traces(x, 100.0, attended, agnostic, dataset=5, trained_datasets=(4, 5)),
+                                  with_set)
+    with pytest.raises(ValueError, match=r"dataset=3: .*never trained.*trained datasets: 4, 5\)"):
+        infer_traces(x, 100.0, attended, agnostic, dataset=3, trained_datasets=(4, 5))
+    with pytest.raises(ValueError, match="trained datasets: none recorded"):
+        infer_traces(x, 100.0, attended, agnostic, dataset=5, trained_datasets=())
 
 
 def test_linear_filter_responses_oracle() -> None:

@@ -29,6 +29,7 @@ from spikebook.experiments.table1_gcamp import (
     summarize,
     timing_curves,
 )
+from spikebook.saving import load_checkpoint
 
 
 def test_preprocess_removes_a_slow_baseline_and_keeps_transients():
@@ -226,7 +227,7 @@ def test_sleep_refuses_a_training_neuron_without_a_correlation(data_root, tmp_pa
     path = fold_checkpoint("GCaMP6s", "DS-F", 0, quick=True)
     with pytest.raises(ValueError, match="no correlation"):
         tg.sleep_network([silent, *train[1:]], path, quick=True)
-    assert "sleep_steps" not in torch.load(path, weights_only=False)  # nothing saved
+    assert "sleep_steps" not in load_checkpoint(path)  # nothing saved
 
 
 @pytest.mark.skipif(not fold_checkpoint("GCaMP6s", "DS-F", 0).exists(), reason="no full-mode fold checkpoints")

@@ -13,6 +13,7 @@ from spikebook.generative import SCF, BernoulliPrior
 from spikebook.metrics import binned_correlation
 from spikebook.objectives import vimco_surrogate
 from spikebook.recognition import DSF, DSNF, CNNConfig, RNNConfig
+from spikebook.saving import load_checkpoint
 from spikebook.training import (
     PerCellAdam,
     VimcoConfig,
@@ -213,7 +214,7 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small_data: torch.Tensor) ->
     path = tmp_path / "run.pt"
     torch.manual_seed(0)
     fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
-    ckpt = torch.load(path, weights_only=False)
+    ckpt = load_checkpoint(path)
     assert ckpt["step"] == 4 and ckpt["config"] == dataclasses.asdict(SMALL)
 
     # Loading a finished checkpoint trains nothing and restores its states.
@@ -228,12 +229,12 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small_data: torch.Tensor) ->
     # Continue to 8 steps; compare with an uninterrupted 8-step run.
     longer = dataclasses.replace(SMALL, n_steps=8)
     fit_vimco(DSF(TINY_CNN), _scf(2), small_data, longer, seed=5, checkpoint_path=path, progress=False)
-    resumed = torch.load(path, weights_only=False)
+    resumed = load_checkpoint(path)
     assert resumed["step"] == 8 and resumed["history"][0] == [0, 2, 4, 6, 8]
     torch.manual_seed(0)
     path2 = tmp_path / "straight.pt"
     fit_vimco(DSF(TINY_CNN), _scf(2), small_data, longer, seed=5, checkpoint_path=path2, progress=False)
-    straight = torch.load(path2, weights_only=False)
+    straight = load_checkpoint(path2)
     for part in ("recognition", "generative"):
         for k, v in straight[part].items():
             torch.testing.assert_close(resumed[part][k], v)
@@ -281,7 +282,7 @@ def test_a_checkpoint_saved_before_the_standard_errors_resumes(tmp_path, small_d
     evaluations."""
     path = tmp_path / "run.pt"
     fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
-    ckpt = torch.load(path, weights_only=False)
+    ckpt = load_checkpoint(path)
     ckpt["history"] = ckpt["history"][:3]
     del ckpt["config"]["selection"], ckpt["states"]
     torch.save(ckpt, path)
@@ -350,7 +351,7 @@ def test_fit_vimco_callback_sees_every_evaluation_with_the_state_of_its_step(tmp
     torch.manual_seed(0)
     four = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, dataclasses.replace(SMALL, selection="one_se"), seed=5,
                      checkpoint_path=tmp_path / "run.pt", progress=False)
-    one_se_states = torch.load(tmp_path / "run.pt", weights_only=False)["states"]
+    one_se_states = load_checkpoint(tmp_path / "run.pt")["states"]
     for k, v in one_se_states[-1]["recognition"].items():  # the state at step 4 of the same seeded run
         torch.testing.assert_close(seen[2][2][k], v, rtol=0, atol=0)
     assert four.history.steps == [0, 2, 4]

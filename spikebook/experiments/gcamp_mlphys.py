@@ -34,6 +34,7 @@ from spikebook.experiments.table1_gcamp import (
     training_neurons,
 )
 from spikebook.generative import MLphys
+from spikebook.saving import load_checkpoint
 
 __all__ = ["PARAMETERS", "PATH", "compare", "fit_given_spikes", "load_cached", "parameters"]
 
@@ -99,7 +100,7 @@ def _learned(neurons: list[GcampNeuron]) -> pd.DataFrame:
     folds = neuron_folds(len(neurons))
     tables = []
     for fold in range(N_FOLDS):
-        state = torch.load(fold_checkpoint(neurons[0].indicator, "DS-F", fold), map_location="cpu", weights_only=False)
+        state = load_checkpoint(fold_checkpoint(neurons[0].indicator, "DS-F", fold))
         model, _ = learned_mlphys(training_neurons(neurons, folds, fold), state, quick=False)
         tables.append(parameters(model))
     return pd.concat(tables, ignore_index=True)

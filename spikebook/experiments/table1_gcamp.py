@@ -73,7 +73,7 @@ from spikebook.inference import infer
 from spikebook.metrics import rebin_to_rate
 from spikebook.pretrained import DSNF_TRAINING
 from spikebook.recognition import DSF, DSNF, RecognitionModel
-from spikebook.saving import check_seed, checkpoint_name, save_atomic
+from spikebook.saving import check_seed, checkpoint_name, load_checkpoint, save_atomic
 from spikebook.training import FitResult, History, VimcoConfig, fit_sleep, fit_vimco, seeded
 
 __all__ = [
@@ -409,7 +409,7 @@ def saved_folds(indicator: Indicator, network: Network, drift: bool,
     for fold in range(N_FOLDS):
         path = fold_checkpoint(indicator, network, fold, quick, drift=drift)
         if path.exists():
-            yield fold, torch.load(path, map_location="cpu", weights_only=False)
+            yield fold, load_checkpoint(path)
 
 
 def learning_curves(indicator: Indicator, network: Network = "DS-F", drift: bool = True,
@@ -629,7 +629,7 @@ def sleep_network(train: list[GcampNeuron], path: Path, network: Network = "DS-F
     Returns:
         The kept network, in eval mode.
     """
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = load_checkpoint(path)
     generative, segments = learned_mlphys(train, state, quick)
     vimco_state = state.get("vimco_recognition", state["recognition"])
     model = _new_network(network)
@@ -687,9 +687,10 @@ def load_fold(indicator: Indicator, network: Network, fold: int, quick: bool = F
     Raises:
         ValueError: if ``stage="sleep"`` and the fold has had no sleep phase yet, or ``stage="paper"`` and the
             run was trained without ``paper_stopping``.
+        spikebook.saving.CheckpointError: naming the file, if it is not a checkpoint, is truncated, or carries
+            objects that are not plain data (refused unread: :func:`spikebook.saving.load_checkpoint`).
     """
-    state = torch.load(fold_checkpoint(indicator, network, fold, quick, seed, drift), map_location="cpu",
-                       weights_only=False)
+    state = load_checkpoint(fold_checkpoint(indicator, network, fold, quick, seed, drift))
     if stage == "sleep" and "sleep_steps" not in state:
         raise ValueError(f"fold {fold} of {network} on {indicator} has no sleep phase yet: run sleep_fold")
     if stage == "paper" and "paper_recognition" not in state:
@@ -919,8 +920,7 @@ def run(
             for fold in range(N_FOLDS):
                 for seed in seeds:
                     path = fold_checkpoint(indicator, network, fold, quick, seed, drift)
-                    saved = {} if retrain or not path.exists() else torch.load(path, map_location="cpu",
-                                                                               weights_only=False)
+                    saved = {} if retrain or not path.exists() else load_checkpoint(path)
                     if not saved or paper_stopping and "paper_recognition" not in saved:
                         train_fold(neurons, folds, fold, network, quick, progress, seed, drift, paper_stopping)
                         saved = {}  # a fresh run has had no sleep phase
