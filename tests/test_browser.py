@@ -6,9 +6,10 @@ MathJax (no raw ``\\(``, ``\\[`` or ``$$`` left in the text), and on notebook ch
 open the chapter on Binder and Colab; on the widget chapter the embedded ipywidgets sliders are rendered.
 Screenshots of three chapters go to ``_build/browser/``.
 
-Skipped when the book has not been built, or Playwright or a system Chromium is missing (Playwright's own
-browser download is never used); ``SPIKEBOOK_BROWSER=require`` (set by ``.ci/run`` after the book build)
-turns those skips into failures.
+Skipped when the book has not been built (or was built before the last change to ``_config.yml`` or
+``_toc.yml``), or Playwright or a system Chromium is missing (Playwright's own browser download is never
+used); ``SPIKEBOOK_BROWSER=require`` (set by ``.ci/run`` after the book build) turns those skips into
+failures.
 """
 
 from __future__ import annotations
@@ -73,13 +74,20 @@ PAGES = toc_pages()
 def built() -> Path:
     if not (HTML / "index.html").is_file():
         _missing(f"the book has not been built ({HTML} has no index.html): run `bash .ci/book`")
+    # Sphinx rewrites the search index on every build (index.html, a redirect, is written only once).
+    built_at = max(f.stat().st_mtime for f in (HTML / "searchindex.js", HTML / "index.html") if f.is_file())
+    newer = [f for f in ("_config.yml", "_toc.yml") if (ROOT / f).stat().st_mtime > built_at]
+    if newer:
+        _missing(f"{HTML} is older than {' and '.join(newer)}: rebuild it with `bash .ci/book`")
     return HTML
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_serves_its_own_javascript(built: Path, page: str) -> None:
     """The HTML loads MathJax and the widget embed script from _static, never from a CDN."""
-    html = (built / f"{page}.html").read_text(encoding="utf-8")
+    path = built / f"{page}.html"
+    assert path.is_file(), f"{path} is missing: the book build did not write {page}"
+    html = path.read_text(encoding="utf-8")
     scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', html)
     remote = [s for s in scripts if "://" in s or s.startswith("//")]
     assert not remote, f"{page} loads scripts from the network: {remote}"
@@ -182,7 +190,8 @@ def test_page_in_browser(browser, site: str, page: str) -> None:
           if m.type == "error" else None)
     pg.on("pageerror", lambda e: errors.append(f"pageerror: {e.message}"))
     try:
-        pg.goto(f"{site}/{page}.html", wait_until="load", timeout=60_000)
+        response = pg.goto(f"{site}/{page}.html", wait_until="load", timeout=60_000)
+        assert response is not None and response.ok, f"{page}.html: HTTP {response and response.status}"
         if page == WIDGET_PAGE:  # the widget manager renders the embedded state after the page's load
             try:
                 pg.wait_for_selector(".widget-slider", state="attached", timeout=20_000)
