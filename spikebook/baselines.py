@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,7 +44,8 @@ from sklearn.linear_model import HuberRegressor
 from torch import Tensor
 
 from spikebook.generative import SCF
-from spikebook.traces import as_traces, check_rate
+from spikebook.seeding import numpy_seeded
+from spikebook.validate import as_traces, rate_hz
 
 __all__ = [
     "KERNEL_TOL",
@@ -92,25 +91,6 @@ class CdecResult(NamedTuple):
     baseline: np.ndarray
     gamma: np.ndarray
     noise_sd: np.ndarray
-
-
-@contextmanager
-def _numpy_seed(seed: int | None) -> Iterator[None]:
-    """Seed numpy's legacy global RNG inside the block and restore the caller's state after it.
-
-    OASIS's AR estimator replaces roots outside (0, 1) by ``0.95`` or ``0.15`` plus
-    ``np.random.normal(0, 0.01)`` noise drawn from the global RNG; this makes :func:`cdec`
-    reproducible without touching the caller's random state.
-    """
-    if seed is None:
-        yield
-        return
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
 
 
 def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, **kwargs: Any) -> CdecResult:
@@ -189,7 +169,7 @@ def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, 
         raise ValueError(f"p (AR order) must be 1 or 2, got {p!r}")
     if penalty not in (0, 1) or isinstance(penalty, bool):
         raise ValueError(f"penalty must be 0 (L0) or 1 (L1), got {penalty!r}")
-    fs = check_rate("fs", fs)
+    fs = rate_hz(fs, "fs")
     if "g" in kwargs or "framerate" in kwargs:
         raise ValueError("pass time constants as tau_d / tau_r (seconds), not g or framerate")
     tau_d, tau_r = kwargs.pop("tau_d", None), kwargs.pop("tau_r", None)
@@ -219,7 +199,7 @@ def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, 
     spikes, calcium = np.empty_like(traces), np.empty_like(traces)
     baseline, noise_sd, gamma = np.empty(n_traces), np.empty(n_traces), np.empty((n_traces, p))
     sn = kwargs.pop("sn", None)
-    with _numpy_seed(seed):
+    with numpy_seeded(seed):
         for i, y in enumerate(traces):
             # deconvolve estimates sn with GetSn when it is not given; computing it here gives the same
             # value and lets us return it.
@@ -577,7 +557,7 @@ def gibbs_scf(
         raise ValueError(f"f must be traces (..., T) with T >= 1, got shape {tuple(f.shape)}")
     if not torch.isfinite(f).all():
         raise ValueError("f contains NaN or infinite values: remove NaN padding first")
-    fs = check_rate("fs", fs)
+    fs = rate_hz(fs, "fs")
     rate = torch.as_tensor(prior_rate_hz, dtype=torch.float64)
     if not ((rate > 0) & (rate < fs)).all():
         raise ValueError(f"prior_rate_hz must lie in (0, fs={fs}) Hz, got {prior_rate_hz}")

@@ -7,7 +7,7 @@ of Speiser et al. (2017), §3.2: once the network is trained, inference on new d
 
 What happens, in order:
 
-1. **Validation** (:mod:`spikebook.traces`, shared by every entry that takes traces). ``(n, T)`` or
+1. **Validation** (:func:`spikebook.validate.as_traces`, shared by every entry that takes traces). ``(n, T)`` or
    ``(T,)`` floating-point traces; NaN allowed (padding, dropped frames), ±inf not; a trace may not be
    all NaN.
 2. **Segments.** Each trace is split into its maximal runs of finite samples; each run is inferred on its
@@ -25,7 +25,7 @@ What happens, in order:
    equal length are stacked ``batch_size`` at a time, so memory stays bounded whatever the recording
    length: an hour of 500 cells at 60 Hz (10⁸ bins) needs the input, the output (and, when resampling,
    one copy at the model's rate) plus a few MB of activations per call.
-5. **Mapping back** to ``fs``: see :func:`to_user_rate` — the output is the *expected number of spikes in
+5. **Mapping back** to ``fs``: see :func:`spikebook.signal.to_user_rate` — the output is the *expected number of spikes in
    each output bin*, which is the per-bin spike probability whenever ``fs ≥`` the model's rate.
 
 References:
@@ -40,16 +40,23 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from collections.abc import Iterator
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import numpy as np
 import torch
 
 from spikebook.recognition import DSF, DSNF, RecognitionModel
-from spikebook.traces import as_traces, check_rate, finite_runs, resample_ratio
+from spikebook.signal import (
+    batches,
+    finite_runs,
+    halo_windows,
+    resample_ratio,
+    to_model_rate,
+    to_user_rate,
+)
+from spikebook.validate import as_traces, rate_hz
 
-__all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "PRECISIONS", "RAW_LEVEL", "infer", "to_model_rate", "to_user_rate"]
+__all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "PRECISIONS", "RAW_LEVEL", "infer"]
 
 #: The pretrained network :func:`infer` uses by default.
 DEFAULT_MODEL = "dsf-scf-60hz"
@@ -102,14 +109,14 @@ def _resolve_model(model: str | RecognitionModel, model_fs: float | None) -> tup
             )
         network = _load_pretrained(model)
         fs_model = pretrained.RECIPES[model].fs
-        if model_fs is not None and check_rate("model_fs", model_fs) != fs_model:
+        if model_fs is not None and rate_hz(model_fs, "model_fs") != fs_model:
             raise ValueError(f"{model!r} was trained at {fs_model} Hz; model_fs={model_fs} contradicts it")
         return network, fs_model
     if not isinstance(model, RecognitionModel):
         raise TypeError(
             f"model must be a pretrained name (str) or a spikebook RecognitionModel, got {type(model).__name__}"
         )
-    return model, MODEL_FS_HZ if model_fs is None else check_rate("model_fs", model_fs)
+    return model, MODEL_FS_HZ if model_fs is None else rate_hz(model_fs, "model_fs")
 
 
 #: Networks loaded by name, keyed by (name, checkpoint modification time): repeated calls (one trace
@@ -135,128 +142,6 @@ def _pick_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-# ---------------------------------------------------------------------------------------- resampling
-
-
-def to_model_rate(f: np.ndarray, fs: float, fs_model: float) -> np.ndarray:
-    """Resample a fluorescence segment from ``fs`` to the model's rate with a polyphase FIR filter.
-
-    :func:`spikebook.data.preprocess.resample` with the edges padded by the segment's median (its
-    baseline): no FFT wrap-around, samples aligned at ``t = i / fs``.
-
-    Args:
-        f: One finite segment, shape ``(T,)``, sampled at ``fs`` Hz.
-        fs: Its sampling rate in Hz.
-        fs_model: The model's rate in Hz.
-
-    Returns:
-        The segment at ``fs_model``, shape ``(ceil(T · up / down),)`` with ``up / down ≈ fs_model / fs``
-        (:func:`spikebook.traces.resample_ratio`), float64.
-
-    Taught in: book chapter "Speed: amortized inference is fast".
-    """
-    from spikebook.data.preprocess import resample  # scipy.signal is slow to import; only needed here
-
-    return resample(f, fs, fs_model, padtype="median")
-
-
-def to_user_rate(p: np.ndarray, n_out: int, fs_model: float, fs: float) -> np.ndarray:
-    """Map per-bin spike probabilities at the model's rate to expected spike counts per bin at ``fs``.
-
-    The rule: sample :math:`j` at the model's rate :math:`f_m` stands for the bin
-    :math:`[j/f_m, (j+1)/f_m)`, and its probability :math:`p_j` for a spike rate :math:`p_j f_m` that
-    is constant within the bin. Output sample :math:`i` is the integral of that rate over its own bin
-    :math:`[i/f_s, (i+1)/f_s)`, i.e. the expected number of spikes in it:
-
-    .. math:: \\hat n_i = \\sum_j p_j \\, f_m \\,
-        \\bigl|[j/f_m, (j+1)/f_m) \\cap [i/f_s, (i+1)/f_s)\\bigr| .
-
-    This is the convention of :func:`spikebook.metrics.rebin_to_rate` (bins start at the samples, counts
-    are split by overlap), so inferring at ``fs`` gives what inferring at the model's rate and re-binning
-    the result with it gives. Consequences: values are non-negative (an exact integral, not a filter:
-    no ringing); the total expected count is kept, exactly when the segment spans a whole number of model
-    bins, else up to the last model bin's share beyond the segment's end; for :math:`f_s \\ge f_m` every
-    output bin lies within at most two model bins with a total weight ≤ 1, so
-    :math:`\\hat n_i \\le \\max_j p_j \\le 1` is a per-bin spike probability (``fs = 120``:
-    :math:`\\hat n_{2j} = \\hat n_{2j+1} = p_j / 2`); for :math:`f_s < f_m` an output bin spans several
-    model bins and :math:`\\hat n_i` is an expected *count*, which can exceed 1 (``fs = 30``:
-    :math:`\\hat n_i = p_{2i} + p_{2i+1}`). It is not clipped, so that sums stay spike counts.
-
-    Args:
-        p: Spike probabilities at the model's rate, shape ``(m,)`` with ``m ≥ n_out · f_m / f_s``
-            (what :func:`to_model_rate` returns for ``n_out`` samples).
-        n_out: Number of output bins (the segment's length at ``fs``).
-        fs_model: The model's rate in Hz.
-        fs: The output rate in Hz.
-
-    Returns:
-        Expected spike counts per output bin, shape ``(n_out,)``, float64.
-
-    Taught in: book chapter "Speed: amortized inference is fast".
-    """
-    p = np.asarray(p, dtype=np.float64)
-    up, down = resample_ratio(fs, fs_model)
-    if p.shape[0] * down < n_out * up:
-        raise ValueError(f"{p.shape[0]} model bins do not cover {n_out} bins at {fs} Hz")
-    # Cumulative expected count at the model's bin edges (in model bins): C(0) = 0, C(j + 1) = Σ_{k≤j} p_k;
-    # C is piecewise linear in between, so np.interp integrates the piecewise-constant rate exactly.
-    cumulative = np.concatenate([[0.0], np.cumsum(p)])
-    tau = np.arange(n_out + 1, dtype=np.float64) * up / down  # output bin edges in model bins
-    return np.diff(np.interp(tau, np.arange(p.shape[0] + 1, dtype=np.float64), cumulative))
-
-
-# ---------------------------------------------------------------------------------------- chunking
-
-
-class _Window(NamedTuple):
-    """One network input: ``segment[start:start + length]``; outputs ``[keep_from, keep_to)`` are kept."""
-
-    segment: int
-    start: int
-    length: int
-    keep_from: int
-    keep_to: int
-
-
-def _windows(segment: int, m: int, core: int, halo: int, even: bool = False) -> Iterator[_Window]:
-    """Cover ``range(m)`` by windows of length ``core + 2 · halo``, each output ≥ ``halo`` from a cut.
-
-    Window k starts at ``k · core``; the last one ends at ``m``. A window keeps its outputs from
-    ``halo`` after its start (from 0 for the first) to ``halo`` before its end (to ``m`` for the last),
-    so no kept output sees a cut within its receptive half-width ``halo``. A segment no longer than one
-    window is one window. With ``even``, ``core`` is first shrunk to the smallest value that needs as
-    many windows, so that they tile the segment without a last window overlapping its neighbour more
-    than the halos do (for DS-NF, whose halos are long and whose cost is per bin computed).
-    """
-    if even and m > core + 2 * halo:
-        core = math.ceil((m - 2 * halo) / math.ceil((m - 2 * halo) / core))
-    length = core + 2 * halo
-    if m <= length:
-        yield _Window(segment, 0, m, 0, m)
-        return
-    start = 0
-    while start + length < m:
-        yield _Window(segment, start, length, start + halo if start else 0, start + length - halo)
-        start += core
-    yield _Window(segment, m - length, length, m - length + halo, m)
-
-
-def _batches(windows: list[_Window], batch_size: int) -> Iterator[list[_Window]]:
-    """Group windows of equal length (so they stack) into batches of at most ``batch_size``.
-
-    The batches of a group are made as equal as possible (150 windows with ``batch_size`` 136 give
-    two batches of 75, not 136 + 14): a small last batch would use the cores poorly for DS-NF, whose
-    cost per call is one step after the other over the window's length.
-    """
-    by_length: dict[int, list[_Window]] = {}
-    for window in windows:
-        by_length.setdefault(window.length, []).append(window)
-    for group in by_length.values():
-        k = math.ceil(len(group) / batch_size)  # batches of this length; their sizes differ by at most 1
-        for i in range(k):
-            yield group[i * len(group) // k : (i + 1) * len(group) // k]
 
 
 # ---------------------------------------------------------------------------------------- entry point
@@ -295,7 +180,7 @@ def infer(
             missing samples (e.g. padding of shorter traces): they come back as NaN, and each run of
             finite samples between NaNs is inferred separately, as its own trace.
         fs: Sampling rate of ``traces`` in Hz. If it differs from the model's rate, traces are resampled
-            to it (:func:`to_model_rate`) and the probabilities mapped back (:func:`to_user_rate`).
+            to it (:func:`spikebook.signal.to_model_rate`) and the probabilities mapped back (:func:`spikebook.signal.to_user_rate`).
         model: A pretrained name (see :data:`spikebook.pretrained.RECIPES`, loaded with
             :func:`spikebook.pretrained.load`) or a :class:`~spikebook.recognition.RecognitionModel`
             instance (its weights are used as they are; it is copied, not moved, if it lives on another
@@ -334,7 +219,7 @@ def infer(
     Returns:
         Array of the shape of ``traces`` (1-D in, 1-D out), dtype float32 or float64 like the input:
         per-bin spike probabilities at ``fs`` (expected spike counts per bin when ``fs`` is below the
-        model's rate, see :func:`to_user_rate`), NaN where the input is NaN.
+        model's rate, see :func:`spikebook.signal.to_user_rate`), NaN where the input is NaN.
 
     Raises:
         TypeError: ``traces`` not floating point; ``model`` neither a name nor a RecognitionModel;
@@ -360,7 +245,7 @@ def infer(
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     x, squeeze = as_traces(traces)
-    fs = check_rate("fs", fs)
+    fs = rate_hz(fs, "fs")
     if isinstance(model, str):
         from spikebook import pretrained
 
@@ -443,12 +328,12 @@ def infer(
         # long ones waste less on halos when there are enough windows to fill every call anyway.
         total = sum(src.shape[0] for src in sources)
         core = chunk_len or min(max(math.ceil(total / per_call), _DSNF_CHUNK[0]), _DSNF_CHUNK[1])
-    windows = [w for i, src in enumerate(sources) for w in _windows(i, src.shape[0], core, halo, not factorized)]
+    windows = [w for i, src in enumerate(sources) for w in halo_windows(i, src.shape[0], core, halo, not factorized)]
     generator = None if seed is None else torch.Generator(device=dev).manual_seed(seed)
 
     low = precision == "bfloat16"
     with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=low):
-        for batch in _batches(windows, per_call):
+        for batch in batches(windows, per_call):
             chunk = np.stack([sources[w.segment][w.start : w.start + w.length] for w in batch])
             f = torch.from_numpy(chunk).to(device=dev, dtype=param.dtype)  # (b, length)
             if factorized:

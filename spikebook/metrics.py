@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from spikebook.traces import check_rate
+from spikebook.validate import rate_hz
 
 __all__ = [
     "SpikefinderSummary",
@@ -145,7 +145,7 @@ def _rate_ratio(fs_in: float, fs_out: float) -> Fraction:
     """``fs_in / fs_out`` as an exact fraction, so that bin edges land exactly on sample edges."""
     # Rates such as 60.0 or 25.0 are exact; limit_denominator turns float noise (e.g. 1 / 0.04)
     # into the intended rational number.
-    ratio = Fraction(check_rate("fs_in", fs_in)) / Fraction(check_rate("fs_out", fs_out))
+    ratio = Fraction(rate_hz(fs_in, "fs_in")) / Fraction(rate_hz(fs_out, "fs_out"))
     return ratio.limit_denominator(_MAX_DENOMINATOR)
 
 
@@ -184,7 +184,7 @@ def rebin_to_rate(
         Counts per output bin, float64, same shape as ``x`` except the number of bins on ``axis``.
 
     Raises:
-        TypeError, ValueError: If a rate is not a positive, finite number (:func:`spikebook.traces.check_rate`).
+        TypeError, ValueError: If a rate is not a positive, finite number (:func:`spikebook.validate.rate_hz`).
 
     References:
         Berens et al. 2018, PLoS Comput Biol 14(5):e1006157, "Community-based benchmarking improves spike

@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 from spikebook.data.spikefinder import SpikefinderNeuron
 from spikebook.metrics import spikefinder_correlation
 from spikebook.saving import load_checkpoint, save_atomic
+from spikebook.signal import finite_runs, to_model_rate, to_user_rate
 from spikebook.supervised import (
     BolteConfig,
     BolteNet,
@@ -57,7 +58,7 @@ from spikebook.supervised import (
     pearson_loss,
     poisson_nll,
 )
-from spikebook.traces import as_traces, check_rate, finite_runs
+from spikebook.validate import as_traces, rate_hz
 
 __all__ = [
     "SUPERVISED_FS_HZ",
@@ -267,7 +268,7 @@ def predict(
         Same shape as ``calcium``, float64, non-negative rates (NaN where the input is NaN).
 
     Raises:
-        TypeError: for a non-floating-point input (:func:`spikebook.traces.as_traces`).
+        TypeError: for a non-floating-point input (:func:`spikebook.validate.as_traces`).
         ValueError: for a non-1-D/2-D or empty input, ±inf, an all-NaN trace, or bad sizes.
     """
     _check_window(window, buffer)
@@ -604,7 +605,7 @@ def infer_traces(
     of them (:func:`normalize_calcium`), resampled to 100 Hz if needed, predicted with the attended net and
     the embedding of Spikefinder set ``dataset`` or, for ``dataset=None``, with the net trained without
     dataset knowledge, and mapped back to ``fs`` as expected counts per bin
-    (:func:`spikebook.inference.to_user_rate`). The networks were trained with a correlation loss, so the
+    (:func:`spikebook.signal.to_user_rate`). The networks were trained with a correlation loss, so the
     scale of the output is arbitrary: compare shapes, not magnitudes.
 
     Args:
@@ -623,14 +624,13 @@ def infer_traces(
 
     Raises:
         TypeError, ValueError: for traces or a rate that :func:`spikebook.infer` refuses too
-            (:mod:`spikebook.traces`); for ``dataset`` outside 1-10 or outside ``trained_datasets``, or ``None``
+            (:func:`spikebook.validate.as_traces`); for ``dataset`` outside 1-10 or outside ``trained_datasets``, or ``None``
             without ``agnostic``.
     """
-    from spikebook.inference import to_model_rate, to_user_rate  # inference imports this module lazily too
 
     x, squeeze = as_traces(traces)
     x = x.astype(np.float64, copy=False)
-    fs = check_rate("fs", fs)
+    fs = rate_hz(fs, "fs")
     if dataset is None:
         if agnostic is None:
             raise ValueError("dataset=None needs the network trained without dataset knowledge")

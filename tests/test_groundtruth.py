@@ -8,7 +8,8 @@ import scipy.signal
 
 from spikebook.data import remote
 from spikebook.data.groundtruth import load_chen2013
-from spikebook.data.preprocess import bin_spike_times, delta_f_over_f, percentile_baseline, resample
+from spikebook.data.preprocess import bin_spike_times, delta_f_over_f, percentile_baseline
+from spikebook.signal import resample
 
 
 def test_percentile_baseline_matches_brute_force():

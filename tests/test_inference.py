@@ -14,9 +14,9 @@ import torch
 
 import spikebook
 from spikebook import pretrained
-from spikebook.inference import _batches, _Window, _windows, infer, to_model_rate, to_user_rate
-from spikebook.metrics import rebin_to_rate
+from spikebook.inference import infer
 from spikebook.recognition import DSF, DSFDEN, DSNF, CNNConfig, RNNConfig
+from spikebook.signal import to_model_rate, to_user_rate
 
 
 @pytest.fixture
@@ -80,28 +80,6 @@ def test_dsf_chunking_is_exact_for_a_small_network():
     np.testing.assert_allclose(out, _marginals(model, x), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize(("m", "core", "halo"), [(10, 3, 2), (100, 7, 5), (1_000, 250, 51), (20, 100, 51), (57, 1, 0)])
-def test_windows_cover_every_bin_away_from_cuts(m, core, halo):
-    kept = np.zeros(m, dtype=int)
-    for w in _windows(0, m, core, halo):
-        assert 0 <= w.start and w.start + w.length <= m
-        assert w.length == min(m, core + 2 * halo)
-        lo = w.start + halo if w.start > 0 else 0  # a cut is a window edge that is not a segment edge
-        hi = w.start + w.length - halo if w.start + w.length < m else m
-        assert lo <= w.keep_from and w.keep_to <= hi
-        kept[w.keep_from : w.keep_to] += 1
-    assert (kept >= 1).all()
-
-
-def test_batches_group_equal_lengths_and_split_evenly():
-    windows = [_Window(i, 0, 50, 0, 50) for i in range(150)] + [_Window(150, 0, 20, 0, 20)]
-    batches = list(_batches(windows, 136))
-    assert [len(b) for b in batches] == [75, 75, 1]  # not 136 + 14: the calls stay equally full
-    assert all(len({w.length for w in b}) == 1 for b in batches)
-    assert sorted(w.segment for b in batches for w in b) == list(range(151))
-    assert [len(b) for b in _batches(windows[:10], 3)] == [2, 3, 2, 3]  # 4 batches, sizes within 1
-
-
 def test_dsnf_single_window_equals_marginals():
     model = DSNF(RNNConfig(n_backward=8, n_forward=8)).double()
     x = _traces(3, 150)
@@ -156,45 +134,6 @@ def test_networks_return_their_own_dtype_under_autocast():
         for model in (DSF(), DSNF(RNNConfig(n_backward=8, n_forward=8))):
             assert model.marginals(f, 3).dtype == torch.float32
             assert model.log_prob(spikes, f).dtype == torch.float32
-
-
-def test_to_user_rate_known_answers():
-    rng = np.random.default_rng(0)
-    p = rng.random(20) * 0.5
-    # fs = 120 Hz from 60 Hz: model bin j = output bins 2j and 2j + 1, each with half its probability
-    np.testing.assert_allclose(to_user_rate(p, 40, 60.0, 120.0), np.repeat(p / 2, 2), atol=1e-12)
-    # fs = 30 Hz: output bin i = model bins 2i and 2i + 1
-    np.testing.assert_allclose(to_user_rate(p, 10, 60.0, 30.0), p[::2] + p[1::2], atol=1e-12)
-    # same rate: identity
-    np.testing.assert_allclose(to_user_rate(p, 20, 60.0, 60.0), p, atol=1e-12)
-
-
-@pytest.mark.parametrize("fs", [7.8125, 25.0, 30.0, 100.0, 120.0, 59.94])
-def test_to_user_rate_preserves_counts(fs):
-    rng = np.random.default_rng(1)
-    n = 150
-    m = to_model_rate(np.zeros(n), fs, 60.0).shape[0]
-    p = rng.random(m) * 0.3
-    counts = to_user_rate(p, n, 60.0, fs)
-    assert counts.shape == (n,) and (counts >= 0).all()
-    # the total is kept up to the share of the last model bin that lies beyond the segment
-    assert -1e-9 <= p.sum() - counts.sum() <= p[-1] + 1e-9
-    if fs >= 60.0:
-        assert counts.max() <= p.max() + 1e-12  # still probabilities
-    # the same convention as the metrics' re-binning (complete bins)
-    complete = rebin_to_rate(p, 60.0, fs)
-    np.testing.assert_allclose(counts[: complete.shape[0]], complete, atol=1e-12)
-
-
-def test_to_model_rate_is_polyphase_and_aligned():
-    fs, T = 30.0, 600
-    t = np.arange(T) / fs
-    f = np.sin(2 * np.pi * 0.5 * t)  # 0.5 Hz, far below both Nyquist rates
-    g = to_model_rate(f, fs, 60.0)
-    assert g.shape == (2 * T,)
-    t60 = np.arange(2 * T) / 60.0
-    interior = slice(100, 2 * T - 100)
-    np.testing.assert_allclose(g[interior], np.sin(2 * np.pi * 0.5 * t60[interior]), atol=1e-3)
 
 
 @pytest.mark.parametrize("fs", [30.0, 120.0])

@@ -3,8 +3,6 @@
 * :func:`percentile_baseline`: the slow baseline :math:`F_0(t)`, the 5th percentile of :math:`F` in a
   centred window of 6,000 samples (``scipy.ndimage.percentile_filter``, O(T log w)).
 * :func:`delta_f_over_f`: :math:`\\Delta F/F = (F - F_0)/F_0`.
-* :func:`resample`: polyphase resampling of a trace (``scipy.signal.resample_poly``), which has no
-  FFT wrap-around ringing at the edges, unlike the original code's ``scipy.signal.resample``.
 * :func:`bin_spike_times`: spike times histogrammed on frame intervals.
 
 Taught in: book chapter "Real GCaMP6 recordings".
@@ -16,18 +14,8 @@ from typing import Literal
 
 import numpy as np
 import scipy.ndimage
-import scipy.signal
 
-from spikebook.traces import resample_ratio
-
-
-def _check_trace(f: np.ndarray, name: str = "f") -> np.ndarray:
-    f = np.asarray(f, dtype=np.float64)
-    if f.ndim != 1 or f.size == 0:
-        raise ValueError(f"{name} must be one non-empty trace of shape (T,), got shape {f.shape}")
-    if not np.isfinite(f).all():
-        raise ValueError(f"{name} contains NaN or infinite values; cut the trace into finite segments first")
-    return f
+from spikebook.validate import finite_trace
 
 
 def percentile_baseline(f: np.ndarray, window: int = 6_000, percentile: float = 5.0) -> np.ndarray:
@@ -43,7 +31,7 @@ def percentile_baseline(f: np.ndarray, window: int = 6_000, percentile: float = 
     Returns:
         ``(T,)`` baseline.
     """
-    f = _check_trace(f)
+    f = finite_trace(f)
     if window < 1 or not 0 <= percentile <= 100:
         raise ValueError(f"need window >= 1 and 0 <= percentile <= 100, got {window}, {percentile}")
     return scipy.ndimage.percentile_filter(f, percentile, size=min(window, 2 * f.size - 1), mode="reflect")
@@ -56,41 +44,11 @@ def delta_f_over_f(f: np.ndarray, window: int = 6_000, percentile: float = 5.0) 
         ValueError: if the baseline is not strictly positive (ΔF/F needs raw, positive fluorescence;
             pass traces that are already ΔF/F through :func:`percentile_baseline` subtraction instead).
     """
-    f = _check_trace(f)
+    f = finite_trace(f)
     baseline = percentile_baseline(f, window, percentile)
     if (baseline <= 0).any():
         raise ValueError("the baseline F0 must be positive for dF/F; is the trace already dF/F?")
     return (f - baseline) / baseline
-
-
-def resample(
-    f: np.ndarray, fs_in: float, fs_out: float, max_denominator: int = 1_000, padtype: str = "line"
-) -> np.ndarray:
-    """Resample a trace from ``fs_in`` to ``fs_out`` Hz with a polyphase FIR filter.
-
-    :func:`scipy.signal.resample_poly` (Kaiser window, β = 5) filters in the time domain, so a step or a
-    fast transient rings only within the filter's length and nothing wraps around the ends, unlike FFT
-    resampling. Samples stay aligned at ``t = i / fs``. The rate ratio is approximated by a fraction
-    ``up/down`` with ``down <= max_denominator`` (:func:`spikebook.traces.resample_ratio`); the output
-    has ``ceil(T * up / down)`` samples.
-
-    Args:
-        f: trace, ``(T,)``, finite.
-        fs_in: its sampling rate in Hz.
-        fs_out: the target rate in Hz.
-        max_denominator: bound on ``down``.
-        padtype: how the filter sees beyond the ends (``resample_poly``'s option): ``"line"`` continues
-            the trend (raw fluorescence), ``"median"`` the segment's baseline (what
-            :func:`spikebook.infer` uses for ΔF/F segments).
-
-    Returns:
-        The trace at ``fs_out``, float64 (a copy when the rates agree).
-    """
-    f = _check_trace(f)
-    up, down = resample_ratio(fs_in, fs_out, max_denominator)
-    if up == down:
-        return f.copy()
-    return scipy.signal.resample_poly(f, up, down, padtype=padtype)
 
 
 def bin_spike_times(

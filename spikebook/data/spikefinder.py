@@ -35,8 +35,9 @@ import numpy as np
 
 from spikebook.data.groundtruth import CHEN2013_FOLDERS, read_cattached
 from spikebook.data.paths import DATA_ENV_VAR, data_root
-from spikebook.data.preprocess import bin_spike_times, resample
+from spikebook.data.preprocess import bin_spike_times
 from spikebook.data.remote import fetch, require
+from spikebook.signal import resample
 
 __all__ = [
     "CHEN2013_MIN_CORRELATION",
@@ -356,7 +357,7 @@ def chen2013_approximation(
 
     For each column with a CASCADE match (:func:`match_chen2013`), the matched
     recording's ``fluo_mean`` (ΔF/F at ~60.06 Hz) is resampled to 100 Hz with the polyphase filter of
-    :func:`spikebook.data.preprocess.resample`, and its AP times are re-binned on the 100 Hz grid
+    :func:`spikebook.signal.resample`, and its AP times are re-binned on the 100 Hz grid
     ``t_0 + i / 100`` s (``t_0`` the first frame time), so sample ``i`` of calcium and spikes refer to the
     same instant. The result is **not** the challenge's calcium (different preprocessing and length); the
     records carry ``approximate=True``.

@@ -1,10 +1,19 @@
-"""spikebook.traces: the one validation of user traces and rates, and the runs of finite samples."""
+"""spikebook.validate: the one home of argument checks, each error naming the argument and the value."""
 
 import numpy as np
 import pytest
 import torch
 
-from spikebook.traces import as_traces, check_rate, finite_runs, resample_ratio
+from spikebook.validate import (
+    as_traces,
+    finite,
+    finite_trace,
+    non_negative_int,
+    one_of,
+    positive,
+    positive_int,
+    rate_hz,
+)
 
 
 def test_as_traces_shapes_dtypes_and_views():
@@ -53,52 +62,43 @@ def test_as_traces_errors(bad, error, match):
         as_traces(bad, "calcium")
 
 
-def test_check_rate():
-    assert check_rate("fs", np.int64(100)) == 100.0 and isinstance(check_rate("fs", 60), float)
+def test_rate_hz():
+    assert rate_hz(np.int64(100), "fs") == 100.0 and isinstance(rate_hz(60, "fs"), float)
     for bad in (0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="fs must be a positive, finite number of Hz"):
-            check_rate("fs", bad)
+            rate_hz(bad, "fs")
     for bad in ("60", True, None):
         with pytest.raises(TypeError, match="number of Hz"):
-            check_rate("fs", bad)
+            rate_hz(bad, "fs")
 
 
-@pytest.mark.parametrize(
-    ("trace", "runs"),
-    [
-        ([1.0, 2.0, 3.0], [(0, 3)]),
-        ([np.nan, 1.0, 2.0, np.nan, np.nan, 3.0], [(1, 3), (5, 6)]),
-        ([1.0, np.nan], [(0, 1)]),
-        ([np.nan, np.nan], []),
-    ],
-)
-def test_finite_runs(trace, runs):
-    assert finite_runs(np.array(trace)) == runs
+def test_integer_checks_name_the_argument_and_refuse_bools_floats_and_out_of_range():
+    assert positive_int(np.int64(3), "n") == 3 and isinstance(positive_int(np.int64(3), "n"), int)
+    assert non_negative_int(0, "seed") == 0
+    for bad, error in ((0, ValueError), (-2, ValueError), (True, TypeError), (2.0, TypeError), ("3", TypeError)):
+        with pytest.raises(error, match=r"n must be a positive int"):
+            positive_int(bad, "n")
+    with pytest.raises(ValueError, match="seed must be a non-negative int, got -1"):
+        non_negative_int(-1, "seed")
 
 
-def test_finite_runs_cover_exactly_the_finite_samples():
-    rng = np.random.default_rng(0)
-    trace = np.where(rng.random(500) < 0.3, np.nan, rng.standard_normal(500))
-    covered = np.zeros(trace.shape, dtype=bool)
-    for a, b in finite_runs(trace):
-        assert not covered[a:b].any() and np.isfinite(trace[a:b]).all()
-        assert (a == 0 or np.isnan(trace[a - 1])) and (b == trace.size or np.isnan(trace[b]))
-        covered[a:b] = True
-    np.testing.assert_array_equal(covered, np.isfinite(trace))
+def test_float_checks():
+    assert positive(np.float32(0.5), "lr") == 0.5 and finite(-3, "beta") == -3.0
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="lr must be positive"):
+            positive(bad, "lr")
+    for bad in (float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="lr must be finite"):
+            positive(bad, "lr")
+    with pytest.raises(TypeError, match="beta must be a real number"):
+        finite(True, "beta")
+    assert one_of("a", ("a", "b"), "mode") == "a"
+    with pytest.raises(ValueError, match="mode must be one of 'a', 'b'; got 'c'"):
+        one_of("c", ("a", "b"), "mode")
 
 
-@pytest.mark.parametrize(
-    ("fs_in", "fs_out", "expected"),
-    [(60.0, 100.0, (5, 3)), (100, 60, (3, 5)), (60.06, 60.0, (999, 1000)), (30.0, 30.0, (1, 1))],
-)
-def test_resample_ratio_known_answers(fs_in, fs_out, expected):
-    assert resample_ratio(fs_in, fs_out) == expected
-
-
-def test_resample_ratio_errors():
-    with pytest.raises(ValueError, match="ratio below 1/1000"):
-        resample_ratio(1e6, 60.0)
-    with pytest.raises(ValueError, match="fs_in must be a positive, finite number of Hz"):
-        resample_ratio(float("nan"), 60.0)
-    with pytest.raises(TypeError, match="fs_out must be a number of Hz"):
-        resample_ratio(60.0, "100")
+def test_finite_trace():
+    np.testing.assert_array_equal(finite_trace([1, 2]), [1.0, 2.0])
+    for bad in ([], [[1.0]], [1.0, np.nan], [np.inf]):
+        with pytest.raises(ValueError, match="f "):
+            finite_trace(bad)
