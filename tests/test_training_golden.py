@@ -1,9 +1,10 @@
-"""A short ``fit_vimco`` run gives exactly the history and weights it gave before the training package's refactor.
+"""Short ``fit_vimco`` runs give exactly the history and weights they gave before the training refactor.
 
 ``tests/test_shipped.py`` checks trained networks, not training: this test pins training itself (the order of
 random draws, the optimisers, the evaluations, the selection and a resume) on tiny deterministic runs.
 ``python tests/test_training_golden.py`` rewrites the reference, which only a deliberate change of the
-training algorithm may justify. The reference was recorded on CPU with one thread; on CUDA the test is skipped.
+training algorithm may justify. The reference was recorded on CPU with one thread; on CUDA the test is
+skipped.
 """
 
 from __future__ import annotations

@@ -61,7 +61,6 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.signal import welch
-from torch import nn
 
 from spikebook.baselines import cdec
 from spikebook.data.groundtruth import Recording, load_chen2013
@@ -74,7 +73,7 @@ from spikebook.metrics import rebin_to_rate
 from spikebook.pretrained import DSNF_TRAINING
 from spikebook.recognition import DSF, DSNF, RecognitionModel
 from spikebook.saving import check_seed, checkpoint_name, load_checkpoint, save_atomic
-from spikebook.training import FitResult, History, VimcoConfig, fit_sleep, fit_vimco, seeded
+from spikebook.training import FitResult, History, VimcoConfig, cpu_state, fit_sleep, fit_vimco, seeded
 
 __all__ = [
     "DRIFT_START",
@@ -501,11 +500,6 @@ def _panels(n: int):
     return fig, axes
 
 
-def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """A detached CPU copy of ``model``'s state dict (a snapshot that later training steps do not change)."""
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-
-
 def _new_network(network: Network) -> RecognitionModel:
     return DSF() if network == "DS-F" else DSNF()
 
@@ -566,7 +560,7 @@ def train_network(
     def early_stopping(step: int) -> None:
         curve.append(training_correlation(recognition, train))
         if not paper or curve[-1] > paper["paper_correlation"]:
-            paper.update(paper_step=step, paper_correlation=curve[-1], paper_recognition=_cpu_state(recognition))
+            paper.update(paper_step=step, paper_correlation=curve[-1], paper_recognition=cpu_state(recognition))
 
     result = fit_vimco(
         recognition,
@@ -639,7 +633,7 @@ def sleep_network(train: list[GcampNeuron], path: Path, network: Network = "DS-F
 
     def keep(step: int) -> None:
         if step in grid:
-            snapshots[step] = _cpu_state(model)
+            snapshots[step] = cpu_state(model)
 
     prior = BernoulliPrior(torch.full((len(segments),), PRIOR_RATE_HZ), train[0].fs)
     fit_sleep(model, generative.requires_grad_(False), prior, max(grid), batch_size=1, chunk_len=SLEEP_LEN,

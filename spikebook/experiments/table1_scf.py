@@ -68,6 +68,7 @@ from spikebook.experiments import RESULTS_DIR
 from spikebook.generative import BernoulliPrior, CalciumModel
 from spikebook.metrics import binned_correlation
 from spikebook.recognition import RecognitionModel
+from spikebook.seeding import numpy_seeded
 
 __all__ = [
     "CELLS_PATH",
@@ -361,12 +362,8 @@ def ar1_gamma(traces: np.ndarray, fudge_factor: float = 1.0, seed: int = 0) -> n
         :math:`\hat\gamma` per trace, ``(N,)``, in (0, 1).
     """
     traces = np.asarray(traces, dtype=np.float64)
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
+    with numpy_seeded(seed):
         gamma = np.array([estimate_time_constant(y, p=1, sn=GetSn(y), fudge_factor=fudge_factor)[0] for y in traces])
-    finally:
-        np.random.set_state(state)
     return np.clip(gamma, 1e-3, 1 - 1e-6)
 
 
