@@ -200,7 +200,7 @@ def infer(
         dataset: Only for the supervised entries of :data:`spikebook.pretrained.SUPERVISED` (e.g.
             ``"attended-inception-spikefinder"``): the Spikefinder dataset number whose embedding to use, one
             of the entry's ``trained_datasets`` (4-8 for the shipped entry), or ``None`` for the net trained
-            without dataset knowledge; see :func:`spikebook.supervised_training.infer_traces` (traces
+            without dataset knowledge; see :func:`spikebook.supervised.predict_fluorescence` (traces
             normalised as one dataset).
         precision: ``"float32"`` (default) or ``"bfloat16"``: run the network under
             :func:`torch.autocast` with bfloat16, so the convolutions (and DS-NF's per-step recurrent
@@ -250,7 +250,7 @@ def infer(
         from spikebook import pretrained
 
         if model in pretrained.SUPERVISED:  # supervised nets (Bolte & Wildani) have their own path
-            from spikebook.supervised_training import infer_traces
+            from spikebook.supervised import predict_fluorescence
 
             # Settings of the DeepSpike path are refused, not ignored (n_samples is ignored, as for DS-F).
             given = {"precision": precision != "float32", "batch_size": batch_size is not None,
@@ -262,7 +262,7 @@ def infer(
                                  "dataset (float32, 100 Hz)")
 
             entry = pretrained.load(model)
-            out = infer_traces(x, fs, entry.attended, entry.agnostic, dataset,
+            out = predict_fluorescence(x, fs, entry.attended, entry.agnostic, dataset,
                                trained_datasets=entry.trained_datasets)
             return out[0] if squeeze else out
     if dataset is not None:

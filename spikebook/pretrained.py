@@ -175,7 +175,7 @@ class Pretrained(NamedTuple):
 
 
 class SupervisedPretrained(NamedTuple):
-    """A supervised entry of :data:`SUPERVISED` (see :mod:`spikebook.supervised_training`).
+    """A supervised entry of :data:`SUPERVISED` (see :mod:`spikebook.supervised`).
 
     Attributes:
         name: the entry's name.
@@ -355,7 +355,7 @@ def load(name: str, quick: bool = False, seed: int = 0) -> Pretrained | Supervis
 
 
 def _load_supervised(name: str, quick: bool) -> SupervisedPretrained:
-    from spikebook.supervised_training import load_models
+    from spikebook.training.supervised import load_models
 
     path = checkpoint_path(name, quick)
     if not path.exists():

@@ -8,7 +8,7 @@ run cannot save what :func:`load_checkpoint` would refuse; :func:`load_checkpoin
 the package calls.
 
 Taught in: not a chapter of its own; used by :mod:`spikebook.training`, :mod:`spikebook.pretrained`,
-:mod:`spikebook.supervised_training` and the experiments.
+:mod:`spikebook.training.supervised` and the experiments.
 """
 
 from __future__ import annotations

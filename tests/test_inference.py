@@ -220,12 +220,12 @@ def test_supervised_entry_refuses_a_dataset_whose_embedding_was_never_trained(da
 def test_supervised_entry_runs_with_a_trained_dataset_and_with_none():
     x = _traces(2, 500)
     entry = pretrained.load(SUPERVISED_ENTRY)
-    from spikebook.supervised_training import infer_traces
+    from spikebook.supervised import predict_fluorescence
 
     for dataset in (4, 8, None):
         out = infer(x, 100.0, SUPERVISED_ENTRY, dataset=dataset)
         assert out.shape == x.shape and np.isfinite(out).all()
-        np.testing.assert_allclose(out, infer_traces(x, 100.0, entry.attended, entry.agnostic, dataset))
+        np.testing.assert_allclose(out, predict_fluorescence(x, 100.0, entry.attended, entry.agnostic, dataset))
 
 
 def test_an_entry_without_recorded_training_neurons_vouches_for_no_dataset():

@@ -21,8 +21,8 @@ from spikebook.experiments import table1_gcamp as tg
 from spikebook.generative import SCF
 from spikebook.recognition import DSF, CNNConfig
 from spikebook.saving import CheckpointError, check_plain, checkpoint_name, load_checkpoint, save_atomic
-from spikebook.supervised_training import load_models
 from spikebook.training import VimcoConfig, fit_vimco
+from spikebook.training.supervised import load_models
 
 
 class _Planted:
@@ -183,7 +183,7 @@ def _loaders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple
     fold = tg.fold_checkpoint("GCaMP6s", "DS-F", 0)
     return {
         "load_checkpoint": (lambda: load_checkpoint(tmp_path / "plain.pt"), tmp_path / "plain.pt"),
-        "supervised_training.load_models": (lambda: load_models(tmp_path / "models.pt"), tmp_path / "models.pt"),
+        "training.supervised.load_models": (lambda: load_models(tmp_path / "models.pt"), tmp_path / "models.pt"),
         "pretrained.load (DeepSpike)": (lambda: pretrained.load("dsf-scf-60hz"),
                                         pretrained.checkpoint_path("dsf-scf-60hz")),
         "pretrained.load (supervised)": (lambda: pretrained.load("attended-inception-spikefinder"),
@@ -194,7 +194,7 @@ def _loaders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple
     }
 
 
-LOADERS = ["load_checkpoint", "supervised_training.load_models", "pretrained.load (DeepSpike)",
+LOADERS = ["load_checkpoint", "training.supervised.load_models", "pretrained.load (DeepSpike)",
            "pretrained.load (supervised)", "fit_vimco resume", "table1_gcamp.load_fold",
            "table1_gcamp.learning_curves"]
 

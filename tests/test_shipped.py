@@ -45,7 +45,8 @@ def outputs() -> Iterator[tuple[str, list[float]]]:
     from spikebook import pretrained
     from spikebook.experiments import spikefinder_table as st
     from spikebook.experiments import table1_gcamp as tg
-    from spikebook.supervised_training import infer_traces, load_models, predict
+    from spikebook.supervised import predict, predict_fluorescence
+    from spikebook.training.supervised import load_models
 
     f60, x100 = _inputs()
     for name in pretrained.RECIPES:
@@ -53,7 +54,7 @@ def outputs() -> Iterator[tuple[str, list[float]]]:
     entry = pretrained.load("attended-inception-spikefinder")
     for dataset in (*entry.trained_datasets, None):
         yield f"pretrained/attended-inception-spikefinder/dataset={dataset}", _summary(
-            infer_traces(x100, 100.0, entry.attended, entry.agnostic, dataset))
+            predict_fluorescence(x100, 100.0, entry.attended, entry.agnostic, dataset))
     fits, _ = load_models(st.MODELS_PATH)
     for name, fit in sorted(fits.items()):
         yield f"results/spikefinder_models/{name}", _summary(predict(fit.model, x100[0], 5))

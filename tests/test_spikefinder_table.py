@@ -1,4 +1,4 @@
-"""Tests of spikebook.experiments.spikefinder_table on the data on hand (quick sizes)."""
+"""Tests of spikebook.experiments.spikefinder_table and the recipe it trains with, on the data on hand (quick sizes)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import pandas as pd
 import pytest
 
 from spikebook.experiments import spikefinder_table as st
+from spikebook.recipes.spikefinder import QUICK_TRAINING, TEST_SETS, fit_recipe, load_data
+from spikebook.supervised import Ensemble, build_model, predict_neurons, score_neurons
+from spikebook.training.supervised import fit_supervised
 
 
 def test_rescored_submissions_match_published(data_root) -> None:
@@ -25,7 +28,7 @@ def test_quoted_reference_numbers(data_root) -> None:
     test = official[official.split == "test"]
     best = test.groupby("dataset").r.max()
     bolte = test[test.algo == "bolte"].set_index("dataset").r
-    for d in st.TEST_SETS:
+    for d in TEST_SETS:
         assert best[d] == pytest.approx(st.BEST_ENTRY[d], abs=5e-4)
         assert bolte[d] == pytest.approx(st.ORIGINAL_SUBMISSION[d], abs=5e-4)
 
@@ -40,7 +43,7 @@ def test_quick_table_has_every_protocol(data_root) -> None:
     assert list(layout.columns) == list(range(1, 11))
     assert layout.loc["poster: Model", 7] == 0.82
     # validation and training neurons never overlap
-    data = st.load_data(data_root, quick=True)
+    data = load_data(data_root, quick=True)
     assert not {n.key for n in data.train} & {n.key for n in data.validation}
 
 
@@ -71,14 +74,11 @@ def _same_weights(a, b) -> None:
 
 
 def test_ensemble_recipe_trains_members_from_consecutive_seeds(data_root) -> None:
-    from spikebook.supervised import Ensemble
-    from spikebook.supervised_training import predict_neurons, score_neurons
-
-    data = st.load_data(data_root, quick=True)
+    data = load_data(data_root, quick=True)
     recipe = st.MODELS["simplified_x5"]
-    training = st.QUICK_TRAINING
-    two = st._fit_recipe(dataclasses.replace(recipe, members=2), data, training, progress=False)
-    single = [st._fit_recipe(dataclasses.replace(recipe, members=1), data, dataclasses.replace(training, seed=s),
+    training = QUICK_TRAINING
+    two = fit_recipe(dataclasses.replace(recipe, members=2), data, training, progress=False)
+    single = [fit_recipe(dataclasses.replace(recipe, members=1), data, dataclasses.replace(training, seed=s),
                              progress=False) for s in (0, 1)]
     assert isinstance(two.model, Ensemble) and len(two.model.members) == 2
     for member, fit in zip(two.model.members, single):  # member m is the single network of seed m
@@ -91,16 +91,14 @@ def test_ensemble_recipe_trains_members_from_consecutive_seeds(data_root) -> Non
 
 
 def test_refit_recipe_trains_on_training_and_validation_neurons_without_selection(data_root) -> None:
-    from spikebook.supervised_training import build_model, fit_supervised
-
-    data = st.load_data(data_root, quick=True)
+    data = load_data(data_root, quick=True)
     recipe = st.MODELS["simplified_x5_refit"]
     assert recipe.refit and recipe.training.max_epochs == st.SIMPLIFIED_SELECTED_EPOCH
     # the epoch count is the one the validation neurons chose for the cached single simplified network
     history = pd.read_csv(st.HISTORY_PATH)
     assert set(history[history.model == "simplified"].best_epoch) == {st.SIMPLIFIED_SELECTED_EPOCH}
-    training = dataclasses.replace(st.QUICK_TRAINING, max_epochs=2)
-    fit = st._fit_recipe(dataclasses.replace(recipe, members=1), data, training, progress=False)
+    training = dataclasses.replace(QUICK_TRAINING, max_epochs=2)
+    fit = fit_recipe(dataclasses.replace(recipe, members=1), data, training, progress=False)
     assert np.isnan(fit.best_val) and fit.best_epoch == 2  # the last epoch, whatever its score
     union = fit_supervised(build_model(recipe.spec, seed=0), data.train + data.validation, None, training,
                            progress=False)
@@ -112,9 +110,9 @@ def test_refit_recipe_trains_on_training_and_validation_neurons_without_selectio
 
 
 def test_ensemble_members_train_the_same_in_worker_processes(data_root) -> None:
-    data = st.load_data(data_root, quick=True)
+    data = load_data(data_root, quick=True)
     recipe = dataclasses.replace(st.MODELS["simplified_x5"], members=2)
-    here = st._fit_recipe(recipe, data, st.QUICK_TRAINING, progress=False)
-    spawned = st._fit_recipe(recipe, data, st.QUICK_TRAINING, progress=False, workers=2)
+    here = fit_recipe(recipe, data, QUICK_TRAINING, progress=False)
+    spawned = fit_recipe(recipe, data, QUICK_TRAINING, progress=False, map_jobs=st.map_members(2))
     for a, b in zip(here.model.members, spawned.model.members, strict=True):
         _same_weights(a, b)

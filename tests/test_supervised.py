@@ -1,4 +1,4 @@
-"""Tests of spikebook.supervised: features, attended convolution, models, losses."""
+"""Tests of spikebook.supervised: features, layers (attended convolution), models, losses, analysis."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ from spikebook.supervised import (
     SimplifiedConfig,
     backward_difference,
     bce_clipped,
+    build_model,
     conv1d_same,
     input_features,
+    linear_filter_responses,
+    model_spec,
     pearson_loss,
     poisson_nll,
 )
@@ -132,6 +135,18 @@ def test_configs_validate() -> None:
         SimplifiedConfig(output="relu")  # type: ignore[arg-type]
 
 
+def test_build_model_seeded_round_trip() -> None:
+    a = build_model(model_spec(BolteNet(BolteConfig(attend_channels=8, width=0.125, n_cells=1))), seed=3)
+    b = build_model(model_spec(BolteNet(BolteConfig(attend_channels=8, width=0.125, n_cells=1))), seed=3)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    with pytest.raises(ValueError):
+        build_model({"class": "Unknown", "config": {}})
+    state = torch.random.get_rng_state()
+    build_model(model_spec(a), seed=4)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's stream is left as it was
+
+
 def test_pearson_loss_known_answers() -> None:
     y = torch.rand(4, 50, dtype=torch.float64)
     torch.testing.assert_close(pearson_loss(y, y), torch.tensor(-7.0, dtype=torch.float64))
@@ -162,3 +177,16 @@ def test_poisson_and_bce_closed_forms() -> None:
     torch.testing.assert_close(bce_clipped(prob, counts, reduction="none"), want)  # 3 spikes -> target 1
     torch.testing.assert_close(bce_clipped(prob, counts), want.mean())
     assert torch.autograd.gradcheck(lambda r: poisson_nll(r, counts), (rate.clone().requires_grad_(),))
+
+
+def test_linear_filter_responses_oracle() -> None:
+    """The impulse responses, convolved with a trace, equal the first layer on the linear channels."""
+    model = BolteNet(BolteConfig(attend_channels=8, width=0.125, n_cells=1)).double()
+    x = torch.randn(1, 200, dtype=torch.float64)
+    feats = input_features(x)
+    feats[:, [3, 4, 5, 9, 10, 11]] = 0.0
+    direct = torch.nn.functional.conv1d(feats, model.attend.conv.weight)[0]  # (F, T), kernel 1
+    kernels = linear_filter_responses(model, half_width=6)  # weight of x_{t+s}, s = -6..6
+    t = 100
+    expected = (kernels * x[0, t - 6 : t + 7]).sum(-1)
+    torch.testing.assert_close(direct[:, t], expected)

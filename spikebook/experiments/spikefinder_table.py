@@ -22,7 +22,9 @@ Models (:data:`MODELS`, CPU-sized; see the chapter): the regular model (attended
 cells at a quarter of the submitted width), the simplified model (attended conv + conv + 1×1), the mean
 of five simplified models trained from seeds 0-4 (``simplified_x5``, an :class:`~spikebook.supervised.Ensemble`),
 the *as-submitted* variant (the regular model with the original's copied "differences" and variance
-normalisation) and the regular model trained *without dataset knowledge*. OOPSI is constrained deconvolution
+normalisation) and the regular model trained *without dataset knowledge*. The regular and the
+dataset-agnostic networks are the shipped entry's (:data:`spikebook.recipes.spikefinder.ATTENDED_INCEPTION`);
+every network is trained by :func:`spikebook.recipes.spikefinder.train`. OOPSI is constrained deconvolution
 (OASIS, :func:`spikebook.baselines.cdec`, AR(1)) on the same raw traces; STM and the original submission are
 quoted from the published per-cell results (``official_results/results_24_07_17.csv``); the poster's rows
 are quoted from the poster.
@@ -33,13 +35,17 @@ The regular and the dataset-agnostic networks are the pretrained entry ``"attend
 
 ``simplified_x5_refit`` is ``simplified_x5`` trained again on the training *and* validation neurons, for the
 epoch count the validation neurons chose for the single simplified network (:data:`SIMPLIFIED_SELECTED_EPOCH`),
-without selection (:class:`ModelRecipe` ``refit``): it has no validation rows.
+without selection (:class:`~spikebook.recipes.spikefinder.ModelRecipe` ``refit``): it has no validation rows.
 
-From the command line (full mode; ~3.5 h on one CPU thread: ~85 min are the five members of ``simplified_x5``,
-and those of ``simplified_x5_refit`` took 92 min summed, two at a time beside other training, so about as long;
-``--workers 2`` trains two members at once)::
+From the command line (full mode, hours on one CPU thread, most of them the ensembles' ten members;
+``--workers 2`` trains two members at once; timings in the book's reproduction notes, ``book/notes/spikefinder.md``)::
 
     OMP_NUM_THREADS=1 python -m spikebook.experiments.spikefinder_table --full
+
+The module is a little over 500 lines because its parts share the caches' paths and layout: training,
+scoring under every protocol, the quoted rows, the caches and the command line. The networks, their
+training and the shipped recipe live below it (:mod:`spikebook.supervised`,
+:mod:`spikebook.training.supervised`, :mod:`spikebook.recipes.spikefinder`).
 
 References:
     Bolte B, Wildani A (2017). Deep convolutional neural networks for spike inference. Spikefinder poster.
@@ -53,11 +59,12 @@ Taught in: book chapters "Supervised CNNs with attended convolution" and "In-sam
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
+import functools
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -67,22 +74,27 @@ import torch
 
 from spikebook.baselines import cdec
 from spikebook.data.paths import data_root
-from spikebook.data.spikefinder import SpikefinderNeuron, load_spikefinder, split_by_neuron
+from spikebook.data.spikefinder import SpikefinderNeuron
 from spikebook.experiments import RESULTS_DIR
 from spikebook.experiments.parallel import map_unordered
 from spikebook.metrics import spikefinder_correlation
-from spikebook.supervised import BolteConfig, Ensemble, SimplifiedConfig
-from spikebook.supervised_training import (
-    FitHistory,
+from spikebook.recipes.spikefinder import (
+    ATTENDED_INCEPTION,
+    REGULAR,
+    TRAINING,
+    MapJobs,
+    ModelRecipe,
+    SpikefinderSplits,
+    load_data,
+    train,
+)
+from spikebook.supervised import Ensemble, SimplifiedConfig, predict_neurons, score_neurons
+from spikebook.training.supervised import (
     SupervisedConfig,
     SupervisedFit,
-    build_model,
     fit_supervised,
     load_models,
-    predict_neurons,
     save_models,
-    score_neurons,
-    validation_score,
 )
 
 __all__ = [
@@ -96,10 +108,9 @@ __all__ = [
     "PROXY_EMBEDDING",
     "SCORES_PATH",
     "SIMPLIFIED_SELECTED_EPOCH",
-    "ModelRecipe",
     "TableResult",
     "leave_one_neuron_out",
-    "load_data",
+    "map_members",
     "official_scores",
     "oopsi_predictions",
     "oopsi_rows",
@@ -130,116 +141,42 @@ ORIGINAL_SUBMISSION = {1: 0.549, 3: 0.387, 4: 0.253, 5: 0.386}
 BEST_ENTRY = {1: 0.601, 3: 0.480, 4: 0.327, 5: 0.459}
 #: For test sets without training calcium here: the on-hand training set of the same indicator and lab.
 PROXY_EMBEDDING = {1: 4, 3: 5}
-TEST_SETS = (1, 3, 4, 5)
 
-
-@dataclass(frozen=True)
-class ModelRecipe:
-    """One row of the table: a network layout and how it is trained.
-
-    ``members > 1`` makes the row an :class:`~spikebook.supervised.Ensemble`: the layout trained
-    ``members`` times, with seeds ``training.seed``, ``training.seed + 1``, ..., each member with its own
-    early stopping, and their rates averaged.
-
-    ``refit=True`` trains on the training *and* validation neurons together for exactly
-    ``training.max_epochs`` epochs, without selection (the usual last step after model selection, e.g.
-    Hastie et al. 2009, §7.10): the epoch count must come from a run validated on the held-out neurons.
-    Its validation neurons are then in-sample, so it has no ``validation`` rows and no validation score.
-    """
-
-    spec: dict[str, Any]
-    training: SupervisedConfig
-    description: str = ""
-    members: int = 1
-    refit: bool = False
-
-    @property
-    def uses_dataset(self) -> bool:
-        return self.training.use_dataset
-
-
-_REGULAR = BolteConfig(attend_channels=32, width=0.25)
-_TRAINING = SupervisedConfig(max_epochs=15, patience=3)
-#: The epoch the single simplified network (seed 0) selected on the validation neurons (of 40; the cached
+#: The epoch the single simplified network (seed 0) selected on the validation neurons (its cached
 #: history): the training length of the refitted ensemble ``simplified_x5_refit``.
 SIMPLIFIED_SELECTED_EPOCH = 25
-# up to 40 epochs: with 15 its validation score still rose at the last epoch (0.641; with 40: 0.666 at 25)
+# up to 40 epochs with patience 5 (the regular model: 15 and 3): why, in book/notes/spikefinder.md
 _SIMPLIFIED = ModelRecipe(
     {"class": "SimplifiedBolteNet", "config": dataclasses.asdict(SimplifiedConfig(channels=64))},
-    dataclasses.replace(_TRAINING, max_epochs=40, patience=5),
+    dataclasses.replace(TRAINING, max_epochs=40, patience=5),
     "attended conv (64 x 20) + conv (64 x 20) + 1x1 layer",
 )
 
 #: The networks of the table (full mode).
 MODELS: dict[str, ModelRecipe] = {
-    "regular": ModelRecipe(
-        {"class": "BolteNet", "config": dataclasses.asdict(_REGULAR)}, _TRAINING,
-        "attended conv (32 filters) + 3 Inception cells (width 1/4), true differences",
-    ),
+    "regular": ATTENDED_INCEPTION["regular"],
     "simplified": _SIMPLIFIED,
-    # five seeds, as CASCADE averages five networks; fixed before any of them was scored
+    # five seeds, as CASCADE averages five networks
     "simplified_x5": dataclasses.replace(_SIMPLIFIED, description="mean of five simplified networks (seeds 0-4)",
                                          members=5),
-    # fixed from the validation history of "simplified" alone, before any refitted network was scored
+    # the epoch count the validation neurons chose for "simplified" alone
     "simplified_x5_refit": dataclasses.replace(
         _SIMPLIFIED, training=dataclasses.replace(_SIMPLIFIED.training, max_epochs=SIMPLIFIED_SELECTED_EPOCH),
         description=f"simplified_x5 refitted on training + validation neurons, {SIMPLIFIED_SELECTED_EPOCH} epochs",
         members=5, refit=True),
     "as_submitted": ModelRecipe(
-        {"class": "BolteNet", "config": dataclasses.asdict(dataclasses.replace(_REGULAR, as_submitted_features=True))},
-        dataclasses.replace(_TRAINING, normalization="as_submitted"),
+        {"class": "BolteNet", "config": dataclasses.asdict(dataclasses.replace(REGULAR, as_submitted_features=True))},
+        dataclasses.replace(TRAINING, normalization="as_submitted"),
         "regular, with the original's copied 'differences' and variance normalisation",
     ),
-    "agnostic": ModelRecipe(
-        {"class": "BolteNet", "config": dataclasses.asdict(_REGULAR)},
-        dataclasses.replace(_TRAINING, use_dataset=False),
-        "regular, trained without dataset knowledge (dataset=None)",
-    ),
+    "agnostic": ATTENDED_INCEPTION["agnostic"],
 }
 
-#: Quick mode: the same code on two neurons per set, a few steps.
-QUICK_TRAINING = SupervisedConfig(max_epochs=1, steps_per_epoch=3, batch_size=8, window=600, buffer=60)
 
-
-class SpikefinderSplits(NamedTuple):
-    """The neurons of the table: training and held-out neurons of the training sets, and the test sets."""
-
-    train: list[SpikefinderNeuron]
-    validation: list[SpikefinderNeuron]
-    test: list[SpikefinderNeuron]
-    report: str
-
-
-def load_data(
-    root: str | Path | None = None, quick: bool = False, held_out_fraction: float = 0.2, seed: int = 0
-) -> SpikefinderSplits:
-    """Every neuron with calcium: training sets split by neuron, and the official test sets.
-
-    Missing calcium is reported in ``report`` (sets 1-3, 9, 10 here; 7 and 8 approximated from CASCADE).
-    Quick mode keeps the two shortest neurons of training sets 4-6 (one of them held out) and of test sets
-    4 and 5.
-    """
-    root = data_root(root)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train_data = load_spikefinder("train", root=root, warn=False)
-        test_data = load_spikefinder("test", datasets=TEST_SETS, root=root, warn=False)
-    neurons = train_data.with_calcium()
-    test = test_data.with_calcium()
-    if quick:
-        neurons = _shortest(neurons, (4, 5, 6), 2)
-        test = _shortest(test, (4, 5), 1)
-    split = split_by_neuron(neurons, held_out_fraction, seed)
-    report = "\n".join(r for r in (train_data.report(), test_data.report()) if r)
-    return SpikefinderSplits(split.train, split.held_out, test, report)
-
-
-def _shortest(neurons: Sequence[SpikefinderNeuron], sets: Sequence[int], k: int) -> list[SpikefinderNeuron]:
-    out = []
-    for d in sets:
-        group = sorted((n for n in neurons if n.dataset == d), key=lambda n: n.spikes.size)
-        out += [dataclasses.replace(n, calcium=n.calcium[:3000], spikes=n.spikes[:3000]) for n in group[:k]]
-    return out
+def map_members(workers: int) -> MapJobs | None:
+    """How an ensemble's members are trained: here in order (``workers == 1``), else in ``workers`` processes
+    at once (:func:`~spikebook.experiments.parallel.map_unordered`; the same networks either way)."""
+    return None if workers == 1 else functools.partial(map_unordered, workers=workers)
 
 
 def train_models(
@@ -252,41 +189,9 @@ def train_models(
     """Train the networks of :data:`MODELS` on ``data.train``, selecting epochs on ``data.validation``.
 
     Refitted recipes (``refit=True``) train on both, without selection. ``workers`` processes train the
-    members of an ensemble at once (:func:`~spikebook.experiments.parallel.map_unordered`; the same networks).
+    members of an ensemble at once (:func:`map_members`).
     """
-    fits = {}
-    for name in names:
-        if progress:
-            print(f"training {name}: {MODELS[name].description}", flush=True)
-        recipe = MODELS[name]
-        training = recipe.training
-        if quick:
-            training = dataclasses.replace(
-                QUICK_TRAINING, normalization=training.normalization, use_dataset=training.use_dataset
-            )
-        fits[name] = _fit_recipe(recipe, data, training, progress, workers)
-    return fits
-
-
-def _fit_member(spec: dict[str, Any], train: list[SpikefinderNeuron], validation: list[SpikefinderNeuron] | None,
-                config: SupervisedConfig, progress: bool) -> SupervisedFit:
-    return fit_supervised(build_model(spec, seed=config.seed), train, validation, config, progress=progress)
-
-
-def _fit_recipe(recipe: ModelRecipe, data: SpikefinderSplits, training: SupervisedConfig, progress: bool,
-                workers: int = 1) -> SupervisedFit:
-    """One network, or an :class:`Ensemble` of ``recipe.members`` networks trained from consecutive seeds."""
-    train, validation = (data.train + data.validation, None) if recipe.refit else (data.train, data.validation)
-    jobs = [(recipe.spec, train, validation, dataclasses.replace(training, seed=training.seed + m),
-             progress and workers == 1) for m in range(recipe.members)]
-    done = dict(map_unordered(_fit_member, jobs, workers))
-    fits = [done[m] for m in range(len(jobs))]
-    if recipe.members == 1:
-        return fits[0]
-    ensemble = Ensemble([f.model for f in fits]).eval()
-    # no history of its own: its members' epochs were selected one by one
-    best_val = np.nan if recipe.refit else validation_score(ensemble, data.validation, training)
-    return SupervisedFit(ensemble, FitHistory([], [], []), 0, best_val, training, sum(f.seconds for f in fits))
+    return train(data, {name: MODELS[name] for name in names}, quick, progress, map_members(workers))
 
 
 def score_model(
@@ -351,8 +256,6 @@ def leave_one_neuron_out(
     whole test file is normalised together (no labels involved). Rows have protocol ``"test_lono"``. An
     :class:`~spikebook.supervised.Ensemble` is fine-tuned as a whole (the loss sees its mean rate).
     """
-    import copy
-
     rows = []
     for d in datasets:
         neurons = [n for n in data.test if n.dataset == d]
