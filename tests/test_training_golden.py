@@ -1,4 +1,4 @@
-"""Short ``fit_vimco`` runs give exactly the history and weights they gave before the training refactor.
+"""Short ``fit_vimco`` runs reproduce their recorded history and weights exactly (to 1e-12).
 
 ``tests/test_shipped.py`` checks trained networks, not training: this test pins training itself (the order of
 random draws, the optimisers, the evaluations, the selection and a resume) on tiny deterministic runs.
