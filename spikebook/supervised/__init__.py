@@ -14,7 +14,8 @@ Laid out by concept, like the DeepSpike side (:mod:`spikebook.generative`, :mod:
 
 Training (windows, early stopping on held-out neurons, checkpoints) is :mod:`spikebook.training.supervised`;
 the shipped entry's recipe is :mod:`spikebook.recipes.spikefinder`. This package imports only torch, numpy
-and the package's lowest layers (:mod:`spikebook.validate`, :mod:`spikebook.signal`, :mod:`spikebook.metrics`).
+and the package's lowest layers (:mod:`spikebook.validate`, :mod:`spikebook.signal`, :mod:`spikebook.seeding`,
+:mod:`spikebook.metrics`).
 
 Shapes and units: calcium ``(B, T)`` at 100 Hz (10 ms bins), feature maps ``(B, C, T)``, dataset ids
 ``(B,)`` (``long``, Spikefinder dataset number minus one), outputs ``(B, T)`` non-negative spike rates per
