@@ -11,12 +11,12 @@ The simulation entries (:class:`Recipe`) are trained on the paper's simulated *t
 held-out data of the same cells — the last ``heldout_steps`` samples of every trace, never seen in
 training — not on spike labels. Labels only score the final network on the 100 test cells.
 
-The real-data entries (:class:`GcampRecipe`, ``dsf-gcamp6s-60hz`` and ``dsf-gcamp6f-60hz``) are trained
-on every neuron of one indicator of the Chen et al. (2013) recordings by the protocol of
-:mod:`spikebook.experiments.table1_gcamp`: VIMCO with MLspike's drifting baseline in the per-segment models
-(``GcampRecipe.drift``), the DS-F variant that scored best on held-out neurons of both indicators (their
+The real-data entries (:class:`~spikebook.recipes.gcamp.GcampRecipe`, ``dsf-gcamp6s-60hz`` and
+``dsf-gcamp6f-60hz``) are trained on every neuron of one indicator of the Chen et al. (2013) recordings by the
+protocol of :mod:`spikebook.recipes.gcamp`: VIMCO with MLspike's drifting baseline in the per-segment models
+(``baseline="drifting"``), the DS-F variant that scored best on held-out neurons of both indicators (their
 cross-validated scores are in each entry's description), the one-standard-error checkpoint rule up to
-20,000 steps (``table1_gcamp.DSF_CONFIG``), then the sleep phase. The labels of the neurons they are trained
+20,000 steps (``gcamp.DSF_CONFIG``), then the sleep phase. The labels of the neurons they are trained
 on choose only the sleep length. They are the networks to use on GCaMP6 recordings: there the simulation
 entries score about 0.3 lower (chapter "Real GCaMP6 recordings").
 
@@ -39,7 +39,9 @@ from typing import Any, Literal, NamedTuple
 import torch
 
 from spikebook.data.simulate import SimulationConfig, paper_datasets, simulate
-from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel, MLphys
+from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel
+from spikebook.recipes import gcamp
+from spikebook.recipes.gcamp import GcampRecipe
 from spikebook.recognition import DSF, DSNF, RecognitionModel
 from spikebook.saving import checkpoint_name, load_checkpoint, save_atomic
 from spikebook.training import FitResult, History, VimcoConfig, fit_vimco, seeded
@@ -78,34 +80,6 @@ class Recipe:
     description: str = ""
 
 
-@dataclass(frozen=True)
-class GcampRecipe:
-    """How a network trained on real GCaMP6 recordings was made.
-
-    The protocol of :mod:`spikebook.experiments.table1_gcamp` (its ``train_network`` and then
-    ``sleep_network``): the paper's slow-baseline removal, one
-    MLphys model per one-minute segment started at MLspike's values for the indicator, VIMCO with checkpoint
-    selection and early stopping on a held-out bound, then the sleep phase, its length chosen by the
-    correlation on the training neurons. Trained on *all* neurons of the indicator, where the chapter's
-    cross-validation folds leave a quarter out; the sleep length is the only choice that sees labels. What to
-    expect on new neurons is what the folds measure on theirs.
-
-    Attributes:
-        recognition: ``"DSF"`` or ``"DSNF"`` with their default (paper) layouts.
-        indicator: ``"GCaMP6s"`` or ``"GCaMP6f"`` (Chen et al. 2013, CASCADE curation).
-        fs: Frame rate of the recordings in Hz, the rate the network works at.
-        drift: Whether the per-segment MLphys models have MLspike's drifting baseline
-            (``table1_gcamp``'s ``drift=True``; :mod:`spikebook.generative.drift`).
-        description: One line for :func:`available`.
-    """
-
-    recognition: Literal["DSF", "DSNF"]
-    indicator: Literal["GCaMP6s", "GCaMP6f"]
-    fs: float = 60.06
-    drift: bool = False
-    description: str = ""
-
-
 #: DS-NF costs ~1 s per step on a 2-core CPU at the paper's K = 64 and 20 chunks of 300 bins (the
 #: recurrent loop runs over every bin of every sample), so its recipe is cut to fit a CPU afternoon:
 #: K = 32 samples, 8 chunks of 250 bins (buffers 80/40), 1,500 steps (6,000 for SCF). On a GPU, use the paper's
@@ -131,11 +105,11 @@ RECIPES = {
     ),
     # cross-validated scores of the same protocol (4 folds, seed 0): chapter "Real GCaMP6 recordings"
     "dsf-gcamp6s-60hz": GcampRecipe(
-        "DSF", "GCaMP6s", drift=True,
+        "DS-F", "GCaMP6s", baseline="drifting",
         description="DS-F trained on the 7 GCaMP6s neurons of Chen et al. 2013, drifting baseline, 60 Hz (CV r = 0.735)",
     ),
     "dsf-gcamp6f-60hz": GcampRecipe(
-        "DSF", "GCaMP6f", drift=True,
+        "DS-F", "GCaMP6f", baseline="drifting",
         description="DS-F trained on the 11 GCaMP6f neurons of Chen et al. 2013, drifting baseline, 60 Hz (CV r = 0.699)",
     ),
 }
@@ -228,19 +202,11 @@ def available() -> list[str]:
 def fresh_networks(recipe: Recipe | GcampRecipe, n_cells: int) -> tuple[RecognitionModel, CalciumModel]:
     """An untrained recognition network and a generative model of ``n_cells`` cells at the initial values.
 
-    For a :class:`GcampRecipe` the cells are training segments, with MLphys at the indicator's starting
-    values and unit noise (:func:`spikebook.experiments.table1_gcamp.initial_mlphys` starts the noise from
-    the data instead).
+    For a :class:`GcampRecipe` the cells are training segments (:func:`spikebook.recipes.gcamp.make_networks`).
     """
-    recognition = DSF() if recipe.recognition == "DSF" else DSNF()
     if isinstance(recipe, GcampRecipe):
-        # imported here: table1_gcamp pulls in pandas and OASIS
-        from spikebook.experiments.table1_gcamp import DRIFT_START, INITIAL_MLPHYS
-
-        values = {k: torch.full((n_cells,), v) for k, v in INITIAL_MLPHYS[recipe.indicator].items()}
-        drift = torch.full((n_cells,), DRIFT_START) if recipe.drift else None
-        return recognition, MLphys(**values, beta=torch.zeros(n_cells), sigma=torch.ones(n_cells), fs=recipe.fs,
-                                   drift=drift)
+        return gcamp.make_networks(recipe, n_cells)
+    recognition = DSF() if recipe.recognition == "DSF" else DSNF()
     initial = dict(INITIAL_PARAMETERS[recipe.data])
     per_cell = {k: torch.full((n_cells,), float(v)) for k, v in initial.items() if k != "gamma"}
     gamma = torch.full((n_cells, 1), initial["gamma"])
@@ -254,15 +220,15 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
 
     Args:
         name: an entry of :data:`RECIPES`.
-        quick: train on a toy version (:data:`QUICK` sizes; for the real-data entries the quick sizes of
-            :mod:`spikebook.experiments.table1_gcamp`) and save it under ``<name>-quick.pt``.
+        quick: train on a toy version (:data:`QUICK` sizes; for the real-data entries
+            :data:`spikebook.recipes.gcamp.QUICK`) and save it under ``<name>-quick.pt``.
         progress: show a progress bar.
         seed: seed of the training run (the data always use seed 0); seeds other than 0 are saved
             beside the entry (:func:`checkpoint_path`) and loaded with ``load(name, seed=...)``.
     """
     recipe = _recipe(name)
-    if isinstance(recipe, GcampRecipe):
-        return _train_gcamp(name, recipe, quick, progress, seed)
+    if isinstance(recipe, GcampRecipe):  # needs the Chen et al. (2013) recordings in SPIKEBOOK_DATA
+        return gcamp.train(recipe, checkpoint_path(name, quick, seed), quick, progress, seed)
     if quick:
         config = SimulationConfig(model=recipe.data, n_cells=QUICK["n_cells"], n_steps=QUICK["n_steps"], fs=recipe.fs)
         traces = simulate(config, seed=0).fluorescence
@@ -306,27 +272,6 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
     return result
 
 
-def _train_gcamp(name: str, recipe: GcampRecipe, quick: bool, progress: bool, seed: int) -> FitResult:
-    """:func:`train` for a real-data entry; the returned ``recognition`` is the network after the sleep phase.
-
-    Needs the Chen et al. (2013) recordings in ``SPIKEBOOK_DATA``
-    (:func:`spikebook.data.groundtruth.fetch_chen2013`).
-    """
-    from spikebook.experiments import table1_gcamp as tg  # imported here: pulls in pandas and OASIS
-
-    network = {"DSF": "DS-F", "DSNF": "DS-NF"}[recipe.recognition]
-    neurons = tg.load_neurons(recipe.indicator)
-    if quick:
-        neurons = neurons[: tg.QUICK["neurons"]]
-    path = checkpoint_path(name, quick, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    result = tg.train_network(neurons, path, network, quick, progress, seed, recipe.drift)
-    slept = tg.sleep_network(neurons, path, network, quick, seed)
-    state = load_checkpoint(path)
-    save_atomic({**state, "recipe": dataclasses.asdict(recipe)}, path)
-    return result._replace(recognition=slept)
-
-
 def load(name: str, quick: bool = False, seed: int = 0) -> Pretrained | SupervisedPretrained:
     """Load a pretrained entry (a :class:`SupervisedPretrained` for the names in :data:`SUPERVISED`).
 
@@ -348,7 +293,9 @@ def load(name: str, quick: bool = False, seed: int = 0) -> Pretrained | Supervis
     state = load_checkpoint(path)
     n_cells = state["generative"]["raw_alpha"].shape[0]  # cells, or training segments for real data
     recognition, generative = fresh_networks(recipe, n_cells)
-    recognition.load_state_dict(state["recognition"])
+    # a real-data entry is a GcampRecord: the network after its sleep phase
+    slept = isinstance(recipe, GcampRecipe)
+    recognition.load_state_dict(gcamp.GcampRecord.from_dict(state).state("slept") if slept else state["recognition"])
     generative.load_state_dict(state["generative"])
     return Pretrained(name, recognition.eval(), generative.requires_grad_(False), History(*state["history"]),
                       recipe, quick)

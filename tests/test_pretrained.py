@@ -10,8 +10,10 @@ import torch
 
 import spikebook
 from spikebook import pretrained
-from spikebook.experiments import table1_gcamp as tg
+from spikebook.data.groundtruth import load_neurons
 from spikebook.generative import SCDF, MLphys
+from spikebook.generative.indicators import DRIFT_START
+from spikebook.recipes.gcamp import QUICK, GcampRecord
 from spikebook.recognition import DSF, DSNF
 from spikebook.saving import load_checkpoint
 
@@ -67,20 +69,20 @@ def test_real_data_entry_trains_on_every_neuron_and_loads_back(checkpoint_dir, d
     monkeypatch.setenv("SPIKEBOOK_DATA", str(data_root))
     result = pretrained.train("dsf-gcamp6s-60hz", quick=True, progress=False)
     state = load_checkpoint(checkpoint_dir / "dsf-gcamp6s-60hz-quick.pt")
-    neurons = tg.load_neurons("GCaMP6s", data_root)[: tg.QUICK["neurons"]]
-    assert state["train_neurons"] == [n.name for n in neurons]  # all of them: no fold is left out
-    assert state["recipe"]["indicator"] == "GCaMP6s" and state["sleep_steps"] in tg.QUICK["sleep_grid"]
+    neurons = load_neurons("GCaMP6s", data_root)[: QUICK.neurons]
+    record = GcampRecord.from_dict(state)
+    assert record.train_neurons == tuple(n.name for n in neurons)  # all of them: no fold is left out
+    assert record.recipe == pretrained.RECIPES["dsf-gcamp6s-60hz"] and record.sleep.steps in QUICK.sleep_grid
     loaded = pretrained.load("dsf-gcamp6s-60hz", quick=True)
     assert isinstance(loaded.recognition, DSF) and isinstance(loaded.generative, MLphys)
-    assert loaded.generative.alpha.shape == (tg.QUICK["max_segments"],)  # one model per training segment
+    assert loaded.generative.alpha.shape == (QUICK.max_segments,)  # one model per training segment
     torch.testing.assert_close(loaded.generative.c0, result.generative.c0)
     # the recipe's drifting baseline is trained and rebuilt on load
-    assert state["recipe"]["drift"] and loaded.generative.drifting
+    assert loaded.generative.drifting
     torch.testing.assert_close(loaded.generative.drift, result.generative.drift)
     f = torch.randn(2, 500) * 0.1
     torch.testing.assert_close(loaded.recognition.marginals(f), result.recognition.eval().marginals(f))
-    vimco = DSF()
-    vimco.load_state_dict(state["vimco_recognition"])  # the network before the sleep phase differs
+    vimco = record.network("vimco")  # the network before the sleep phase differs
     assert not torch.allclose(vimco.marginals(f), result.recognition.marginals(f))
     # by name through infer, at the recordings' frame rate (no resampling)
     (checkpoint_dir / "dsf-gcamp6s-60hz-quick.pt").rename(checkpoint_dir / "dsf-gcamp6s-60hz.pt")
@@ -101,8 +103,8 @@ def test_networks_follow_the_recipe():
     assert generative.fs == gcamp6f.fs
     for name in ("dsf-gcamp6s-60hz", "dsf-gcamp6f-60hz"):  # both entries have the drifting baseline
         _, generative = pretrained.fresh_networks(pretrained.RECIPES[name], n_cells=3)
-        torch.testing.assert_close(generative.drift, torch.full((3,), tg.DRIFT_START))  # σ starts at 1
-    _, generative = pretrained.fresh_networks(dataclasses.replace(gcamp6f, drift=False), n_cells=3)
+        torch.testing.assert_close(generative.drift, torch.full((3,), DRIFT_START))  # σ starts at 1
+    _, generative = pretrained.fresh_networks(dataclasses.replace(gcamp6f, baseline="constant"), n_cells=3)
     assert not generative.drifting  # without it, eq. (4)'s constant baseline
 
 

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from spikebook import pretrained, saving
-from spikebook.experiments import table1_gcamp as tg
+from spikebook.experiments.gcamp import crossval, diagnostics
 from spikebook.generative import SCF
 from spikebook.recognition import DSF, CNNConfig
 from spikebook.saving import CheckpointError, check_plain, checkpoint_name, load_checkpoint, save_atomic
@@ -179,8 +179,7 @@ def _fit_vimco_resume(path: Path) -> None:
 def _loaders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[Callable[[], object], Path]]:
     """Each loader of the package, with the file it reads."""
     monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "checkpoints")
-    monkeypatch.setattr(tg, "CHECKPOINT_DIR", tmp_path / "gcamp")
-    fold = tg.fold_checkpoint("GCaMP6s", "DS-F", 0)
+    fold = crossval.FoldRun("GCaMP6s", "DS-F", 0).path(tmp_path)
     return {
         "load_checkpoint": (lambda: load_checkpoint(tmp_path / "plain.pt"), tmp_path / "plain.pt"),
         "training.supervised.load_models": (lambda: load_models(tmp_path / "models.pt"), tmp_path / "models.pt"),
@@ -189,14 +188,16 @@ def _loaders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple
         "pretrained.load (supervised)": (lambda: pretrained.load("attended-inception-spikefinder"),
                                          pretrained.checkpoint_path("attended-inception-spikefinder")),
         "fit_vimco resume": (lambda: _fit_vimco_resume(tmp_path / "run.resume"), tmp_path / "run.resume"),
-        "table1_gcamp.load_fold": (lambda: tg.load_fold("GCaMP6s", "DS-F", 0), fold),
-        "table1_gcamp.learning_curves": (lambda: tg.learning_curves("GCaMP6s", "DS-F", drift=False), fold),
+        "gcamp.crossval.load_fold": (lambda: crossval.load_fold(crossval.FoldRun("GCaMP6s", "DS-F", 0),
+                                                                results_dir=tmp_path), fold),
+        "gcamp.diagnostics.learning_curves": (lambda: diagnostics.learning_curves("GCaMP6s", "DS-F", "constant",
+                                                                                  results_dir=tmp_path), fold),
     }
 
 
 LOADERS = ["load_checkpoint", "training.supervised.load_models", "pretrained.load (DeepSpike)",
-           "pretrained.load (supervised)", "fit_vimco resume", "table1_gcamp.load_fold",
-           "table1_gcamp.learning_curves"]
+           "pretrained.load (supervised)", "fit_vimco resume", "gcamp.crossval.load_fold",
+           "gcamp.diagnostics.learning_curves"]
 
 
 @pytest.mark.parametrize("loader", LOADERS)

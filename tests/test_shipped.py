@@ -44,7 +44,7 @@ def outputs() -> Iterator[tuple[str, list[float]]]:
     """``(what, summary)`` for every shipped network, on the fixed inputs."""
     from spikebook import pretrained
     from spikebook.experiments import spikefinder_table as st
-    from spikebook.experiments import table1_gcamp as tg
+    from spikebook.experiments.gcamp.crossval import N_FOLDS, FoldRun, load_record
     from spikebook.supervised import predict, predict_fluorescence
     from spikebook.training.supervised import load_models
 
@@ -60,14 +60,15 @@ def outputs() -> Iterator[tuple[str, list[float]]]:
         yield f"results/spikefinder_models/{name}", _summary(predict(fit.model, x100[0], 5))
     for indicator in ("GCaMP6s", "GCaMP6f"):
         for network in ("DS-F", "DS-NF"):
-            for drift in (False, True):
-                for fold in range(tg.N_FOLDS):
-                    for stage in ("sleep", "vimco", "paper"):
+            for baseline, drift in (("constant", False), ("drifting", True)):
+                for fold in range(N_FOLDS):
+                    record = load_record(FoldRun(indicator, network, fold, baseline=baseline))
+                    for stage, key in (("slept", "sleep"), ("vimco", "vimco"), ("label_selected", "paper")):
                         try:
-                            model, _ = tg.load_fold(indicator, network, fold, stage=stage, drift=drift)
+                            model = record.network(stage)
                         except ValueError:
                             continue  # a stage this run does not have
-                        what = f"results/gcamp/{indicator}/{network}/drift={drift}/fold{fold}/{stage}"
+                        what = f"results/gcamp/{indicator}/{network}/drift={drift}/fold{fold}/{key}"
                         yield what, _summary(_marginals(model, f60))
 
 

@@ -3,8 +3,9 @@
 The CASCADE-format files (Rupprecht et al. 2021) hold, per neuron, one or more recordings with the
 frame times ``fluo_time`` (s), the fluorescence ``fluo_mean`` and the action-potential times
 ``events_AP`` (units of 1e-4 s). :func:`load_chen2013` reads a dataset folder into
-:class:`Recording`\\ s with spikes counted on the imaging frames (~60 Hz); :func:`fetch_chen2013`
-downloads the files (explicitly; nothing is downloaded on import).
+:class:`Recording`\\ s with spikes counted on the imaging frames (~60 Hz), :func:`load_neurons` groups them
+by neuron ready for the GCaMP6 networks; :func:`fetch_chen2013` downloads the files (explicitly; nothing is
+downloaded on import).
 
 Taught in: book chapter "Real GCaMP6 recordings".
 """
@@ -20,7 +21,7 @@ import numpy as np
 import scipy.io
 
 from spikebook.data.paths import data_root
-from spikebook.data.preprocess import bin_spike_times
+from spikebook.data.preprocess import bin_spike_times, subtract_baseline
 from spikebook.data.remote import fetch, require
 
 #: Folders of the two indicators inside ``<data root>/cascade_chen2013``.
@@ -111,6 +112,52 @@ def load_chen2013(
     if not files:
         raise FileNotFoundError(f"no CASCADE files in {folder} (fetch_chen2013 downloads them)")
     return [rec for path in files for rec in read_cascade_mat(path, indicator, spike_bins)]
+
+
+@dataclass(frozen=True)
+class GcampNeuron:
+    """One neuron's recordings, preprocessed for the GCaMP6 networks (:func:`load_neurons`).
+
+    Attributes:
+        name: CASCADE file stem.
+        indicator: ``"GCaMP6s"`` or ``"GCaMP6f"``.
+        traces: ΔF/F with the slow baseline removed, per recording, each ``(T_i,)``.
+        spikes: Spike counts per frame per recording, each ``(T_i,)``.
+        fs: Frame rate in Hz (the mean over the recordings).
+    """
+
+    name: str
+    indicator: str
+    traces: tuple[np.ndarray, ...]
+    spikes: tuple[np.ndarray, ...]
+    fs: float
+
+
+def load_neurons(
+    indicator: Literal["GCaMP6f", "GCaMP6s"],
+    root: str | os.PathLike[str] | None = None,
+    spike_bins: Literal["centred", "causal"] = "causal",
+) -> list[GcampNeuron]:
+    """The recordings of one indicator grouped by neuron, in name order, as the GCaMP6 networks take them.
+
+    Each trace gets the paper's slow-baseline removal (§3.1, :func:`~spikebook.data.preprocess.subtract_baseline`)
+    on top of the stored ΔF/F. Spikes are counted ``"causal"``-ly by default, each in the first frame sampled
+    after it: MLphys lets :math:`s_t` raise :math:`f_t` in the same bin, so a spike can only show from the next
+    sample on (a choice made from the model, before any scoring).
+
+    Args:
+        indicator: ``"GCaMP6f"`` or ``"GCaMP6s"``.
+        root: The data folder, as for :func:`load_chen2013`.
+        spike_bins: As for :func:`load_chen2013`.
+    """
+    by_neuron: dict[str, list[Recording]] = {}
+    for rec in load_chen2013(indicator, root, spike_bins):
+        by_neuron.setdefault(rec.neuron, []).append(rec)
+    return [
+        GcampNeuron(name, indicator, tuple(subtract_baseline(r.fluorescence) for r in recs),
+                    tuple(np.asarray(r.spikes, dtype=np.float32) for r in recs), float(np.mean([r.fs for r in recs])))
+        for name, recs in sorted(by_neuron.items())
+    ]
 
 
 def fetch_chen2013(

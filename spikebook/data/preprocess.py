@@ -3,6 +3,7 @@
 * :func:`percentile_baseline`: the slow baseline :math:`F_0(t)`, the 5th percentile of :math:`F` in a
   centred window of 6,000 samples (``scipy.ndimage.percentile_filter``, O(T log w)).
 * :func:`delta_f_over_f`: :math:`\\Delta F/F = (F - F_0)/F_0`.
+* :func:`subtract_baseline`: :math:`\\Delta F/F - F_0`, for traces that are already ΔF/F.
 * :func:`bin_spike_times`: spike times histogrammed on frame intervals.
 
 Taught in: book chapter "Real GCaMP6 recordings".
@@ -49,6 +50,21 @@ def delta_f_over_f(f: np.ndarray, window: int = 6_000, percentile: float = 5.0) 
     if (baseline <= 0).any():
         raise ValueError("the baseline F0 must be positive for dF/F; is the trace already dF/F?")
     return (f - baseline) / baseline
+
+
+def subtract_baseline(dff: np.ndarray, window: int = 6_000, percentile: float = 5.0) -> np.ndarray:
+    """Remove the slow baseline of a ΔF/F trace: :math:`f - F_0`, with :math:`F_0` its running percentile.
+
+    Args:
+        dff: ΔF/F, ``(T,)``, finite.
+        window: Window in samples (6,000 in the paper).
+        percentile: Percentile of the baseline (5 in the paper).
+
+    Returns:
+        ``(T,)`` float32 trace whose baseline sits at 0 (what the GCaMP6 networks are trained on).
+    """
+    dff = finite_trace(dff, "dff")
+    return (dff - percentile_baseline(dff, window, percentile)).astype(np.float32)
 
 
 def bin_spike_times(

@@ -1,10 +1,11 @@
 """What the GCaMP6 generative models learned without labels, next to what the labels would have taught them.
 
-VIMCO (:func:`spikebook.experiments.table1_gcamp.train_fold`) learns one MLphys model (eq. 4) per one-minute
+VIMCO (:func:`spikebook.recipes.gcamp.train_network`) learns one MLphys model (eq. 4) per one-minute
 training segment from the fluorescence alone. This module fits the same per-segment models by maximum
 likelihood *given the true spikes*, :math:`\\max_\\theta \\log p_\\theta(f \\mid s_{\\rm true})`, and puts the
-three parameter sets side by side: the starting values (:data:`~spikebook.experiments.table1_gcamp.INITIAL_MLPHYS`),
-the values VIMCO reached (the DS-F folds) and the supervised fit. The supervised fit uses spike labels, so it is
+three parameter sets side by side: the starting values (:data:`~spikebook.generative.indicators.INITIAL_MLPHYS`),
+the values VIMCO reached (the constant-baseline DS-F folds of :mod:`spikebook.experiments.gcamp`) and the
+supervised fit. The supervised fit uses spike labels, so it is
 a **diagnostic only**: it never feeds the networks or the table. It is how published per-indicator values
 are obtained (MLspike's were calibrated on recordings with ground truth), and it shows which parameters the
 unsupervised objective pins down and which it leaves near where they started.
@@ -20,29 +21,26 @@ import numpy as np
 import pandas as pd
 import torch
 
+from spikebook.data.groundtruth import GcampNeuron, load_neurons
 from spikebook.experiments import RESULTS_DIR
-from spikebook.experiments.table1_gcamp import (
-    N_FOLDS,
-    GcampNeuron,
-    Indicator,
-    cut_segments,
-    fold_checkpoint,
-    initial_mlphys,
-    learned_mlphys,
-    load_neurons,
-    neuron_folds,
-    training_neurons,
-)
+from spikebook.experiments.gcamp.crossval import N_FOLDS, FoldRun, load_record, training_neurons
 from spikebook.generative import MLphys
-from spikebook.saving import load_checkpoint
+from spikebook.generative.indicators import Indicator
+from spikebook.recipes.gcamp import cut_segments, initial_mlphys, learned_mlphys
 
-__all__ = ["PARAMETERS", "PATH", "compare", "fit_given_spikes", "load_cached", "parameters"]
+__all__ = ["CSV_FILE", "PARAMETERS", "compare", "fit_given_spikes", "load_cached", "parameters", "table_path"]
 
 #: The compared parameters, in MLspike's units (seconds, ΔF/F per spike, dimensionless), and two responses
 #: that do not depend on how the parametrisation splits them: the peak ΔF/F after one spike, and the peak after
 #: two spikes in one frame over twice that (> 1: supralinear). ``delay`` is MLphys's sub-frame delay in frames.
 PARAMETERS = ("tau_decay", "tau_on", "alpha", "eta", "c0", "omega", "delay", "sigma", "peak_1ap", "ratio_2ap")
-PATH = RESULTS_DIR / "gcamp_mlphys.csv"
+#: The cached :func:`compare` table, in the results folder.
+CSV_FILE = "gcamp_mlphys.csv"
+
+
+def table_path(results_dir: Path = RESULTS_DIR) -> Path:
+    """Where the :func:`compare` table is cached."""
+    return Path(results_dir) / CSV_FILE
 
 
 def parameters(model: MLphys) -> pd.DataFrame:
@@ -95,22 +93,21 @@ def _given_spikes(neurons: list[GcampNeuron], f: np.ndarray, steps: int) -> pd.D
     return parameters(fit_given_spikes(model, torch.as_tensor(f, dtype=torch.float32), spikes, steps))
 
 
-def _learned(neurons: list[GcampNeuron]) -> pd.DataFrame:
+def _learned(neurons: list[GcampNeuron], results_dir: Path) -> pd.DataFrame:
     """The per-segment models of the four DS-F folds (each segment is in the training set of three)."""
-    folds = neuron_folds(len(neurons))
     tables = []
     for fold in range(N_FOLDS):
-        state = load_checkpoint(fold_checkpoint(neurons[0].indicator, "DS-F", fold))
-        model, _ = learned_mlphys(training_neurons(neurons, folds, fold), state, quick=False)
+        record = load_record(FoldRun(neurons[0].indicator, "DS-F", fold), results_dir)
+        model, _ = learned_mlphys(record, training_neurons(neurons, fold))
         tables.append(parameters(model))
     return pd.concat(tables, ignore_index=True)
 
 
 def compare(indicators: tuple[Indicator, ...] = ("GCaMP6s", "GCaMP6f"), root: str | Path | None = None,
-            steps: int = 1_500) -> pd.DataFrame:
+            steps: int = 1_500, results_dir: Path = RESULTS_DIR) -> pd.DataFrame:
     """Median of every parameter over segments: at the start, as VIMCO learned it, and fitted given the spikes.
 
-    Needs the full-mode DS-F fold checkpoints. Returns a long table with columns ``indicator``, ``source``
+    Needs the full-mode, constant-baseline DS-F fold runs in ``results_dir``. Returns a long table with columns ``indicator``, ``source``
     (``"start"``, ``"VIMCO (DS-F folds)"``, ``"fit given true spikes"``), ``parameter``, ``median``,
     ``q25`` and ``q75``.
     """
@@ -119,19 +116,20 @@ def compare(indicators: tuple[Indicator, ...] = ("GCaMP6s", "GCaMP6f"), root: st
         neurons = load_neurons(indicator, root)
         f = cut_segments(neurons, None)
         start = parameters(initial_mlphys(indicator, f, neurons[0].fs))
-        for source, table in (("start", start), ("VIMCO (DS-F folds)", _learned(neurons)),
+        for source, table in (("start", start), ("VIMCO (DS-F folds)", _learned(neurons, results_dir)),
                               ("fit given true spikes", _given_spikes(neurons, f, steps))):
             q = table.quantile([0.25, 0.5, 0.75])
             rows += [(indicator, source, p, q.loc[0.5, p], q.loc[0.25, p], q.loc[0.75, p]) for p in PARAMETERS]
     return pd.DataFrame(rows, columns=["indicator", "source", "parameter", "median", "q25", "q75"])
 
 
-def load_cached(path: Path = PATH) -> pd.DataFrame | None:
+def load_cached(results_dir: Path = RESULTS_DIR) -> pd.DataFrame | None:
     """The cached :func:`compare` table, or ``None`` if it was never computed."""
+    path = table_path(results_dir)
     return pd.read_csv(path) if path.exists() else None
 
 
 if __name__ == "__main__":
     table = compare()
-    table.to_csv(PATH, index=False)
+    table.to_csv(table_path(), index=False)
     print(table.pivot_table(index=["indicator", "parameter"], columns="source", values="median").round(3).to_string())
