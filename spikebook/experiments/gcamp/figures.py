@@ -8,9 +8,9 @@ Taught in: book chapter "Real GCaMP6 recordings".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,10 @@ from spikebook.data.groundtruth import GcampNeuron
 from spikebook.experiments import RESULTS_DIR
 from spikebook.experiments.gcamp.crossval import FoldRun, load_fold, training_neurons
 from spikebook.recipes.gcamp import QUICK, Network, cut_segments, learned_mlphys, score_neuron
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["Fig3Example", "fig3_example", "plot_fig3", "plot_lag_scores", "plot_learning_curves",
            "plot_training_correlation"]
@@ -73,7 +77,8 @@ def fig3_example(
                        score_neuron([marginal], neuron))
 
 
-def plot_fig3(example: Fig3Example, cells: pd.DataFrame | None = None, seconds: tuple[float, float] = (0, 50)):
+def plot_fig3(example: Fig3Example, cells: pd.DataFrame | None = None,
+              seconds: tuple[float, float] = (0, 50)) -> Figure:
     """Fig. 3: trace with both reconstructions, marginal and true spikes; spike counts per neuron beside.
 
     Args:
@@ -127,7 +132,7 @@ def plot_fig3(example: Fig3Example, cells: pd.DataFrame | None = None, seconds: 
     return fig
 
 
-def plot_lag_scores(curves: dict[str, pd.DataFrame], frame_ms: float = 1e3 / 60.06):
+def plot_lag_scores(curves: dict[str, pd.DataFrame], frame_ms: float = 1e3 / 60.06) -> Figure:
     """Mean correlation against the lag of the prediction, one panel per indicator, one line per method.
 
     Args:
@@ -152,7 +157,7 @@ def plot_lag_scores(curves: dict[str, pd.DataFrame], frame_ms: float = 1e3 / 60.
     return fig
 
 
-def plot_learning_curves(curves: dict[str, pd.DataFrame]):
+def plot_learning_curves(curves: dict[str, pd.DataFrame]) -> Figure:
     """One panel per run (two per row): training and held-out bound per fold, the one-s.e. band at the best
     held-out bound and the selected step (dashed).
 
@@ -162,24 +167,23 @@ def plot_learning_curves(curves: dict[str, pd.DataFrame]):
     Returns:
         A matplotlib Figure.
     """
-    fig, axes = _panels(len(curves))
-    for ax, (title, table) in zip(axes.flat, curves.items()):
-        for fold, run in table.groupby("fold"):
-            (line,) = ax.plot(run.step, run.heldout_bound, lw=1.2, label=f"fold {fold}")
-            ax.plot(run.step, run.train_bound, lw=0.8, ls=":", color=line.get_color())
-            top, se = run.loc[run.heldout_bound.idxmax(), ["heldout_bound", "heldout_se"]]
-            ax.axhspan(top - se, top, color=line.get_color(), alpha=0.12, lw=0)
-            ax.axvline(run.selected.iloc[0], color=line.get_color(), ls="--", lw=0.8)
+
+    def bounds(ax: Axes, run: pd.DataFrame, color: Any) -> None:
+        ax.plot(run.step, run.train_bound, lw=0.8, ls=":", color=color)
+        top, se = run.loc[run.heldout_bound.idxmax(), ["heldout_bound", "heldout_se"]]
+        ax.axhspan(top - se, top, color=color, alpha=0.12, lw=0)
+
+    fig, axes = _fold_panels(curves, "heldout_bound", "bound (nats per frame)", bounds)
+    for ax, table in zip(axes.flat, curves.values()):
         lows = table.heldout_bound[table.step > 0]
         if len(lows):
             ax.set_ylim(lows.quantile(0.05) - 0.3, table[["train_bound", "heldout_bound"]].max().max() + 0.1)
-        ax.set(title=title, xlabel="VIMCO step", ylabel="bound (nats per frame)")
     axes[0, 0].legend(fontsize="small", title="held-out (solid), training (dotted)", title_fontsize="small")
     fig.tight_layout()
     return fig
 
 
-def plot_training_correlation(curves: dict[str, pd.DataFrame]):
+def plot_training_correlation(curves: dict[str, pd.DataFrame]) -> Figure:
     """One panel per run (two per row): the mean correlation on each fold's training neurons along training,
     the step the paper's early stopping kept (dot) and the step the held-out bound selected (dashed).
 
@@ -190,20 +194,32 @@ def plot_training_correlation(curves: dict[str, pd.DataFrame]):
     Returns:
         A matplotlib Figure.
     """
-    fig, axes = _panels(len(curves))
-    for ax, (title, table) in zip(axes.flat, curves.items()):
-        for fold, run in table.groupby("fold"):
-            (line,) = ax.plot(run.step, run.train_correlation, lw=1.2, label=f"fold {fold}")
-            kept = run[run.step == run.label_selected_step]
-            ax.plot(kept.step, kept.train_correlation, "o", ms=5, color=line.get_color())
-            ax.axvline(run.selected.iloc[0], color=line.get_color(), ls="--", lw=0.8)
-        ax.set(title=title, xlabel="VIMCO step", ylabel="r, training neurons (40 ms)")
+
+    def kept(ax: Axes, run: pd.DataFrame, color: Any) -> None:
+        at = run[run.step == run.label_selected_step]
+        ax.plot(at.step, at.train_correlation, "o", ms=5, color=color)
+
+    fig, axes = _fold_panels(curves, "train_correlation", "r, training neurons (40 ms)", kept)
     axes[0, 0].legend(fontsize="small", title="dot: paper's early stopping", title_fontsize="small")
     fig.tight_layout()
     return fig
 
 
-def _panels(n: int):
+def _fold_panels(curves: dict[str, pd.DataFrame], column: str, ylabel: str,
+                 draw: Callable[[Axes, pd.DataFrame, Any], None]) -> tuple[Figure, np.ndarray]:
+    """One panel per run (:func:`_panels`), in each one line of ``column`` against the step per fold, what
+    ``draw(ax, fold_rows, color)`` adds in the fold's colour, and the fold's selected step (dashed)."""
+    fig, axes = _panels(len(curves))
+    for ax, (title, table) in zip(axes.flat, curves.items()):
+        for fold, run in table.groupby("fold"):
+            (line,) = ax.plot(run.step, run[column], lw=1.2, label=f"fold {fold}")
+            draw(ax, run, line.get_color())
+            ax.axvline(run.selected.iloc[0], color=line.get_color(), ls="--", lw=0.8)
+        ax.set(title=title, xlabel="VIMCO step", ylabel=ylabel)
+    return fig, axes
+
+
+def _panels(n: int) -> tuple[Figure, np.ndarray]:
     """A figure with ``n`` panels, two per row (unused ones hidden): ``(fig, axes)``, axes 2-D."""
     import matplotlib.pyplot as plt  # imported here: only the chapter plots
 
