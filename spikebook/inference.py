@@ -5,28 +5,11 @@ sampling rate and returns per-bin spike probabilities of the same shape. This is
 of Speiser et al. (2017), §3.2: once the network is trained, inference on new data is one forward pass
 (DS-F) or a few sampled passes of a recurrent network (DS-NF), with no optimisation per trace.
 
-What happens, in order:
-
-1. **Validation** (:func:`spikebook.validate.as_traces`, shared by every entry that takes traces). ``(n, T)`` or
-   ``(T,)`` floating-point traces; NaN allowed (padding, dropped frames), ±inf not; a trace may not be
-   all NaN.
-2. **Segments.** Each trace is split into its maximal runs of finite samples; each run is inferred on its
-   own, as if it were a separate trace (the network sees zeros beyond its ends, like at a trace's ends).
-   NaN positions stay NaN in the output. NaN padding at the end of shorter traces is the common case.
-3. **Resampling** (when ``fs`` differs from the model's rate, 60 Hz for the shipped models): each segment
-   is resampled to the model's rate with :func:`scipy.signal.resample_poly` (polyphase FIR, no FFT
-   wrap-around; the edges are padded with the segment's median, i.e. its baseline, not with zeros).
-4. **Chunked, batched inference.** Segments are cut into windows of a fixed length: a core of
-   ``chunk_len`` model bins plus a halo on each side. For DS-F the halo is the network's receptive
-   half-width τ (51 bins for the paper's layout), so every kept output is *exactly* the unchunked one.
-   For DS-NF (recurrent, unbounded memory) the halo is :data:`DSNF_HALO_S` seconds, ~3 decay times of
-   the slowest calcium transients of the paper's data; results differ from unchunked inference only
-   through what the recurrent states carry over more than that (plus Monte-Carlo noise). Windows of
-   equal length are stacked ``batch_size`` at a time, so memory stays bounded whatever the recording
-   length: an hour of 500 cells at 60 Hz (10⁸ bins) needs the input, the output (and, when resampling,
-   one copy at the model's rate) plus a few MB of activations per call.
-5. **Mapping back** to ``fs``: see :func:`spikebook.signal.to_user_rate` — the output is the *expected number of spikes in
-   each output bin*, which is the per-bin spike probability whenever ``fs ≥`` the model's rate.
+``infer`` validates its arguments, picks the predictor of the named entry
+(:func:`spikebook.pretrained.predictor`) or wraps a network instance, and runs it: for the DeepSpike networks
+:func:`spikebook.recognition.tiled.tiled_marginals` (segments between NaNs, resampling to the network's
+rate, exact halo windows for DS-F, batches, mapping back to ``fs``); for the supervised entries
+:func:`spikebook.supervised.predict_fluorescence`.
 
 References:
     Speiser et al. (2017). Fast amortized inference of neural activity from calcium imaging data with
@@ -37,111 +20,45 @@ Taught in: book chapter "Speed: amortized inference is fast".
 
 from __future__ import annotations
 
-import copy
-import math
 import warnings
-from typing import Literal
 
 import numpy as np
 import torch
 
-from spikebook.recognition import DSF, DSNF, RecognitionModel
-from spikebook.signal import (
-    batches,
-    finite_runs,
-    halo_windows,
-    resample_ratio,
-    to_model_rate,
-    to_user_rate,
-)
-from spikebook.validate import as_traces, rate_hz
+from spikebook import pretrained
+from spikebook.recognition import RecognitionModel
+from spikebook.recognition.tiled import MODEL_FS_HZ, PRECISIONS, Precision
+from spikebook.validate import as_traces, positive_int, rate_hz
 
-__all__ = ["DEFAULT_MODEL", "DSNF_HALO_S", "MODEL_FS_HZ", "PRECISIONS", "RAW_LEVEL", "infer"]
+__all__ = ["DEFAULT_MODEL", "RAW_LEVEL", "infer"]
 
 #: The pretrained network :func:`infer` uses by default.
 DEFAULT_MODEL = "dsf-scf-60hz"
 
-#: Sampling rate (Hz) assumed for a :class:`~spikebook.recognition.RecognitionModel` instance passed
-#: without ``model_fs`` (the rate of the paper's simulated data and of every shipped network).
-MODEL_FS_HZ = 60.0
-
-#: Halo (seconds) on each side of a DS-NF window. The recurrent networks have unbounded memory, so
-#: chunking is approximate; 5 s is ~3 decay times of the slowest calcium transients of the paper's
-#: data (γ = 0.99 per 60 Hz bin: τ ≈ 1.7 s).
-DSNF_HALO_S = 5.0
-
 #: :func:`infer` warns when the median absolute value of the traces exceeds this: ΔF/F-like traces
 #: (what the DeepSpike networks are trained on) have medians near 0; raw fluorescence is in the hundreds.
 RAW_LEVEL = 10.0
-
-#: Values of ``infer(..., precision=)``.
-PRECISIONS = ("float32", "bfloat16")
-Precision = Literal["float32", "bfloat16"]
-
-# Defaults of the chunking, in model bins (see PERF notes: ~40k bins per DS-F call keep the activations
-# cache-sized on CPU). DS-NF rows = windows × samples: each time step is one matmul and one pass over
-# the rows' gates. Measured on 2 cores (50 traces of 10,000 bins, bfloat16, batches split evenly,
-# infer(..., batch_size=rows // 30)): ~2,000 rows per call 135 ms per trace eager, 69 ms compiled;
-# ~4,600 rows 115 ms eager, 68 ms compiled; ~8,200 rows 74 ms compiled (shorter windows, more halo).
-_DSF_CHUNK = 2_500
-_DSF_BINS_PER_CALL = {"cpu": 40_000, "cuda": 4_000_000}
-_DSNF_CHUNK = (2_000, 10_000)  # shortest and longest default DS-NF window core
-_DSNF_ROWS_PER_CALL = {"cpu": 4_608, "cuda": 65_536}
-
-
-# ---------------------------------------------------------------------------------------- validation
-
-
-def _check_positive_int(name: str, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"{name} must be a positive int or None, got {value!r}")
-
-
-def _resolve_model(model: str | RecognitionModel, model_fs: float | None) -> tuple[RecognitionModel, float]:
-    """A pretrained name or an instance → (network, its sampling rate in Hz)."""
-    if isinstance(model, str):
-        from spikebook import pretrained  # imported here: it pulls in training and simulation code
-
-        if model not in pretrained.RECIPES:
-            raise ValueError(
-                f"unknown pretrained model {model!r}; available: {sorted(pretrained.RECIPES)} "
-                f"(checkpoints on disk: {pretrained.available()}), or pass a RecognitionModel instance"
-            )
-        network = _load_pretrained(model)
-        fs_model = pretrained.RECIPES[model].fs
-        if model_fs is not None and rate_hz(model_fs, "model_fs") != fs_model:
-            raise ValueError(f"{model!r} was trained at {fs_model} Hz; model_fs={model_fs} contradicts it")
-        return network, fs_model
-    if not isinstance(model, RecognitionModel):
-        raise TypeError(
-            f"model must be a pretrained name (str) or a spikebook RecognitionModel, got {type(model).__name__}"
-        )
-    return model, MODEL_FS_HZ if model_fs is None else rate_hz(model_fs, "model_fs")
-
-
-#: Networks loaded by name, keyed by (name, checkpoint modification time): repeated calls (one trace
-#: at a time, say) must not re-read the checkpoint, and a retrained checkpoint is picked up.
-_LOADED: dict[tuple[str, int], RecognitionModel] = {}
-
-
-def _load_pretrained(name: str) -> RecognitionModel:
-    from spikebook import pretrained
-
-    path = pretrained.checkpoint_path(name)
-    if not path.exists():
-        return pretrained.load(name).recognition  # raises FileNotFoundError naming the command that makes it
-    key = (name, path.stat().st_mtime_ns)
-    if key not in _LOADED:
-        for stale in [k for k in _LOADED if k[0] == name]:
-            del _LOADED[stale]
-        _LOADED[key] = pretrained.load(name).recognition
-    return _LOADED[key]
 
 
 def _pick_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def _warn_if_raw(x: np.ndarray) -> None:
+    """Warn when traces look like raw fluorescence rather than ΔF/F (median |value| above :data:`RAW_LEVEL`)."""
+    probe = x[:, :: max(1, x.size // 100_000)]  # ~10⁵ evenly strided samples, a view of a large input
+    probe = np.abs(probe[np.isfinite(probe)])
+    level = float(np.median(probe)) if probe.size else 0.0
+    if level > RAW_LEVEL:
+        warnings.warn(
+            f"the traces' median |value| is {level:.3g}: they look like raw fluorescence, while the DeepSpike "
+            "networks expect ΔF/F-like traces (nothing is normalised here); convert them first, e.g. with "
+            "spikebook.data.preprocess.delta_f_over_f",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 # ---------------------------------------------------------------------------------------- entry point
@@ -247,106 +164,36 @@ def infer(
     x, squeeze = as_traces(traces)
     fs = rate_hz(fs, "fs")
     if isinstance(model, str):
-        from spikebook import pretrained
-
-        if model in pretrained.SUPERVISED:  # supervised nets (Bolte & Wildani) have their own path
-            from spikebook.supervised import predict_fluorescence
-
-            # Settings of the DeepSpike path are refused, not ignored (n_samples is ignored, as for DS-F).
-            given = {"precision": precision != "float32", "batch_size": batch_size is not None,
-                     "chunk_len": chunk_len is not None, "device": device is not None, "model_fs": model_fs is not None,
-                     "compiled": compiled}
-            if any(given.values()):
-                names = ", ".join(f"{k}=" for k, v in given.items() if v)
-                raise ValueError(f"{names} only for the DeepSpike networks; the supervised ones take traces, fs and "
-                                 "dataset (float32, 100 Hz)")
-
-            entry = pretrained.load(model)
-            out = predict_fluorescence(x, fs, entry.attended, entry.agnostic, dataset,
-                               trained_datasets=entry.trained_datasets)
-            return out[0] if squeeze else out
+        chosen = pretrained.predictor(model)
+        if model_fs is not None and not chosen.supervised and rate_hz(model_fs, "model_fs") != chosen.fs_model:
+            raise ValueError(f"{model!r} was trained at {chosen.fs_model} Hz; model_fs={model_fs} contradicts it")
+    elif isinstance(model, RecognitionModel):
+        chosen = pretrained.DeepSpikePredictor(model, MODEL_FS_HZ if model_fs is None else rate_hz(model_fs, "model_fs"))
+    else:
+        raise TypeError(
+            f"model must be a pretrained name (str) or a spikebook RecognitionModel, got {type(model).__name__}"
+        )
+    if chosen.supervised:
+        # Settings of the DeepSpike path are refused, not ignored (n_samples is ignored, as for DS-F).
+        given = {"precision": precision != "float32", "batch_size": batch_size is not None,
+                 "chunk_len": chunk_len is not None, "device": device is not None, "model_fs": model_fs is not None,
+                 "compiled": compiled}
+        if any(given.values()):
+            names = ", ".join(f"{k}=" for k, v in given.items() if v)
+            raise ValueError(f"{names} only for the DeepSpike networks; the supervised ones take traces, fs and "
+                             "dataset (float32, 100 Hz)")
+        out = chosen.predict(x, fs, dataset=dataset)
+        return out[0] if squeeze else out
     if dataset is not None:
-        from spikebook.pretrained import SUPERVISED
-
         which = repr(model) if isinstance(model, str) else f"a {type(model).__name__} instance"
         raise ValueError(f"dataset={dataset!r}: {which} has no dataset embeddings (the DeepSpike networks are "
                          "trained without dataset labels); dataset= is only for the supervised entries "
-                         f"{sorted(SUPERVISED)}")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("chunk_len", chunk_len)
-    network, fs_model = _resolve_model(model, model_fs)
-    # median |value| of an evenly strided sample of ~10⁵ samples (a view: no copy of a large input)
-    probe = x[:, :: max(1, x.size // 100_000)]
-    probe = np.abs(probe[np.isfinite(probe)])
-    level = float(np.median(probe)) if probe.size else 0.0
-    if level > RAW_LEVEL:
-        warnings.warn(
-            f"the traces' median |value| is {level:.3g}: they look like raw fluorescence, while the DeepSpike "
-            "networks expect ΔF/F-like traces (nothing is normalised here); convert them first, e.g. with "
-            "spikebook.data.preprocess.delta_f_over_f",
-            UserWarning,
-            stacklevel=2,
-        )
-    dev = _pick_device(device)
-    param = next(network.parameters())
-    if param.device != dev:
-        network = copy.deepcopy(network).to(dev)
-        param = next(network.parameters())
-    factorized = isinstance(network, DSF)
-    if compiled and not (factorized or isinstance(network, DSNF)):
-        raise ValueError(f"compiled=True is for DS-NF (and ignored for DS-F), not {type(network).__name__}")
-
-    # Segments: maximal runs of finite samples, at the model's rate.
-    resample = resample_ratio(fs, fs_model) != (1, 1)
-    out = np.full(x.shape, np.nan, dtype=np.result_type(x.dtype, np.float32))
-    sources: list[np.ndarray] = []  # per segment: fluorescence at the model's rate
-    targets: list[np.ndarray] = []  # per segment: probabilities at the model's rate (a view of out if no resampling)
-    places: list[tuple[int, int, int]] = []  # per segment: (row, start, end) in the input
-    for row, trace in enumerate(x):
-        for start, end in finite_runs(trace):
-            places.append((row, start, end))
-            if resample:
-                sources.append(to_model_rate(trace[start:end], fs, fs_model))
-                targets.append(np.empty(sources[-1].shape[0], dtype=out.dtype))
-            else:
-                sources.append(trace[start:end])
-                targets.append(out[row, start:end])
-
-    if factorized:
-        halo = network.half_width  # exact: kept outputs never see a cut
-        core = chunk_len or _DSF_CHUNK
-        bins = _DSF_BINS_PER_CALL.get(dev.type, _DSF_BINS_PER_CALL["cpu"])
-        per_call = batch_size or max(1, bins // (core + 2 * halo))
-    else:
-        halo = round(DSNF_HALO_S * fs_model)
-        rows = _DSNF_ROWS_PER_CALL.get(dev.type, _DSNF_ROWS_PER_CALL["cpu"])
-        per_call = batch_size or max(1, rows // n_samples)
-        # The recurrent loop runs over a window's bins one after the other: short windows turn time into
-        # batch when there is little data (one trace: 5 windows of 2,000 + 2 · 300 bins side by side),
-        # long ones waste less on halos when there are enough windows to fill every call anyway.
-        total = sum(src.shape[0] for src in sources)
-        core = chunk_len or min(max(math.ceil(total / per_call), _DSNF_CHUNK[0]), _DSNF_CHUNK[1])
-    windows = [w for i, src in enumerate(sources) for w in halo_windows(i, src.shape[0], core, halo, not factorized)]
-    generator = None if seed is None else torch.Generator(device=dev).manual_seed(seed)
-
-    low = precision == "bfloat16"
-    with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=low):
-        for batch in batches(windows, per_call):
-            chunk = np.stack([sources[w.segment][w.start : w.start + w.length] for w in batch])
-            f = torch.from_numpy(chunk).to(device=dev, dtype=param.dtype)  # (b, length)
-            if factorized:
-                probs = network.marginals(f)  # exact marginals, (b, length)
-            elif compiled:
-                probs = network.marginals(f, n_samples, generator, compiled=True)  # checked above: a DSNF
-            else:
-                probs = network.marginals(f, n_samples, generator)  # Monte-Carlo marginals, (b, length)
-            probs = probs.to(param.dtype).cpu().numpy()
-            for w, p in zip(batch, probs):
-                targets[w.segment][w.keep_from : w.keep_to] = p[w.keep_from - w.start : w.keep_to - w.start]
-
-    if resample:
-        for (row, start, end), p in zip(places, targets):
-            out[row, start:end] = to_user_rate(p, end - start, fs_model, fs)
+                         f"{sorted(pretrained.SUPERVISED)}")
+    positive_int(n_samples, "n_samples")
+    for name, value in (("batch_size", batch_size), ("chunk_len", chunk_len)):
+        if value is not None:
+            positive_int(value, name)
+    _warn_if_raw(x)
+    out = chosen.predict(x, fs, n_samples=n_samples, batch_size=batch_size, chunk_len=chunk_len,
+                         device=_pick_device(device), seed=seed, precision=precision, compiled=compiled)
     return out[0] if squeeze else out

@@ -1,24 +1,16 @@
-"""Pretrained DeepSpike networks: the recipes that made them, and loading them back.
+"""The shipped networks: a registry from a name to its recipe, its checkpoint and a predictor.
 
-Each entry is a :class:`Recipe`: which recognition network, which simulated dataset and generative
-model, and which :class:`~spikebook.training.VimcoConfig`. :func:`train` runs a recipe (the chapters
-call it when a checkpoint is missing or ``retrain=True``) and saves a small checkpoint — the trained
-recognition weights, the learned per-cell generative parameters, the training history and the
-recipe — in ``spikebook/checkpoints/``; :func:`load` reads it back.
+Each DeepSpike entry of :data:`RECIPES` is a recipe of :mod:`spikebook.recipes`: a
+:class:`~spikebook.recipes.simulated.SimulatedRecipe` (trained on the paper's simulations) or a
+:class:`~spikebook.recipes.gcamp.GcampRecipe` (trained on the Chen et al. 2013 GCaMP6 recordings). The
+supervised entries of :data:`SUPERVISED` (Bolte & Wildani) are made by
+:mod:`spikebook.recipes.spikefinder`. :func:`train` runs a recipe and saves a small checkpoint in
+``spikebook/checkpoints/``; :func:`load` reads it back; :func:`predictor` gives what :func:`spikebook.infer`
+runs: an object with ``predict(traces, fs, ...)``.
 
-The simulation entries (:class:`Recipe`) are trained on the paper's simulated *training* cells (§2.4;
-:func:`spikebook.data.simulate.paper_datasets`, seed 0, 50 cells × 3 traces × 10,000 steps at 60 Hz). Checkpoints are selected on the bound of
-held-out data of the same cells — the last ``heldout_steps`` samples of every trace, never seen in
-training — not on spike labels. Labels only score the final network on the 100 test cells.
-
-The real-data entries (:class:`~spikebook.recipes.gcamp.GcampRecipe`, ``dsf-gcamp6s-60hz`` and
-``dsf-gcamp6f-60hz``) are trained on every neuron of one indicator of the Chen et al. (2013) recordings by the
-protocol of :mod:`spikebook.recipes.gcamp`: VIMCO with MLspike's drifting baseline in the per-segment models
-(``baseline="drifting"``), the DS-F variant that scored best on held-out neurons of both indicators (their
-cross-validated scores are in each entry's description), the one-standard-error checkpoint rule up to
-20,000 steps (``gcamp.DSF_CONFIG``), then the sleep phase. The labels of the neurons they are trained
-on choose only the sleep length. They are the networks to use on GCaMP6 recordings: there the simulation
-entries score about 0.3 lower (chapter "Real GCaMP6 recordings").
+The GCaMP6 entries are the networks to use on GCaMP6 recordings: the simulation entries reproduce the
+paper's simulation results but do much worse on real data (chapter "Real GCaMP6 recordings", which also
+gives what the same protocol scores on held-out neurons).
 
 From the command line: ``python -m spikebook.pretrained train dsf-scf-60hz`` (``--seed 1`` trains another
 draw into ``dsf-scf-60hz-seed1.pt``, beside the shipped entry); ``python -m spikebook.pretrained list``.
@@ -31,120 +23,96 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
-import torch
+import numpy as np
 
-from spikebook.data.simulate import SimulationConfig, paper_datasets, simulate
-from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel
-from spikebook.recipes import gcamp
+from spikebook.generative import CalciumModel
+from spikebook.recipes import gcamp, simulated
 from spikebook.recipes.gcamp import GcampRecipe
-from spikebook.recognition import DSF, DSNF, RecognitionModel
-from spikebook.saving import checkpoint_name, load_checkpoint, save_atomic
-from spikebook.training import FitResult, History, VimcoConfig, fit_vimco, seeded
+from spikebook.recipes.simulated import DSNF_TRAINING, SimulatedRecipe
+from spikebook.recognition import RecognitionModel
+from spikebook.recognition.tiled import tiled_marginals
+from spikebook.saving import checkpoint_name, load_checkpoint
+from spikebook.training import FitResult, History, VimcoConfig
+
+__all__ = [
+    "CHECKPOINT_DIR",
+    "RECIPES",
+    "SUPERVISED",
+    "DeepSpikePredictor",
+    "Predictor",
+    "Pretrained",
+    "SupervisedPredictor",
+    "SupervisedPretrained",
+    "available",
+    "checkpoint_path",
+    "load",
+    "load_or_train",
+    "make_networks",
+    "predictor",
+    "train",
+]
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 
-#: Initial generative parameters, those of the original notebooks (``notes/ORIGINAL_CODE.md`` §2.3),
-#: in natural units; every cell starts from the same values.
-INITIAL_PARAMETERS = {
-    "SCF": {"gamma": 0.97, "alpha": 0.69, "beta": -0.3, "sigma": 0.079},
-    "SCDF": {"gamma": 0.953, "alpha": 1.10, "beta": -0.2, "sigma": 0.018, "kon": 0.0067, "koff": 0.119,
-             "eta": 2.17, "D": 6.0},
-}
+Recipe = SimulatedRecipe | GcampRecipe
 
-
-@dataclass(frozen=True)
-class Recipe:
-    """How a pretrained network was made.
-
-    Attributes:
-        recognition: ``"DSF"`` or ``"DSNF"`` with their default (paper) layouts.
-        data: generative model of the simulation and of training, ``"SCF"`` or ``"SCDF"``.
-        training: the VIMCO hyper-parameters.
-        prior_rate_hz: rate of the Bernoulli spike prior (0.9 Hz: the original's 0.015 per 60 Hz bin).
-        heldout_steps: the last samples of every training trace, kept for checkpoint selection.
-        fs: sampling rate in Hz of the training data.
-        description: one line for :func:`available`.
-    """
-
-    recognition: Literal["DSF", "DSNF"]
-    data: Literal["SCF", "SCDF"]
-    training: VimcoConfig = field(default_factory=VimcoConfig)
-    prior_rate_hz: float = 0.9
-    heldout_steps: int = 2_000
-    fs: float = 60.0
-    description: str = ""
-
-
-#: DS-NF costs ~1 s per step on a 2-core CPU at the paper's K = 64 and 20 chunks of 300 bins (the
-#: recurrent loop runs over every bin of every sample), so its recipe is cut to fit a CPU afternoon:
-#: K = 32 samples, 8 chunks of 250 bins (buffers 80/40), 1,500 steps (6,000 for SCF). On a GPU, use the paper's
-#: settings (``VimcoConfig()``) with more steps.
-DSNF_TRAINING = VimcoConfig(k_samples=32, batch_size=8, chunk_len=250, buffers=(80, 40), n_steps=1_500, eval_every=100)
-
-RECIPES = {
-    "dsf-scf-60hz": Recipe(
-        "DSF", "SCF", VimcoConfig(n_steps=10_000),
+#: The DeepSpike entries, name → recipe.
+RECIPES: dict[str, Recipe] = {
+    "dsf-scf-60hz": SimulatedRecipe(
+        "DS-F", "SCF", VimcoConfig(n_steps=10_000),
         description="DS-F trained on SCF simulations (paper ranges), 60 Hz",
     ),
-    "dsnf-scf-60hz": Recipe(
-        "DSNF", "SCF", dataclasses.replace(DSNF_TRAINING, n_steps=6_000), heldout_steps=600,
+    "dsnf-scf-60hz": SimulatedRecipe(
+        "DS-NF", "SCF", dataclasses.replace(DSNF_TRAINING, n_steps=6_000), heldout_steps=600,
         description="DS-NF trained on SCF simulations (paper ranges), 60 Hz",
     ),
-    "dsf-scdf-60hz": Recipe(
-        "DSF", "SCDF", VimcoConfig(n_steps=5_000),
+    "dsf-scdf-60hz": SimulatedRecipe(
+        "DS-F", "SCDF", VimcoConfig(n_steps=5_000),
         description="DS-F trained on SCDF simulations (paper ranges), 60 Hz",
     ),
-    "dsnf-scdf-60hz": Recipe(
-        "DSNF", "SCDF", DSNF_TRAINING, heldout_steps=600,
+    "dsnf-scdf-60hz": SimulatedRecipe(
+        "DS-NF", "SCDF", DSNF_TRAINING, heldout_steps=600,
         description="DS-NF trained on SCDF simulations (paper ranges), 60 Hz",
     ),
-    # cross-validated scores of the same protocol (4 folds, seed 0): chapter "Real GCaMP6 recordings"
     "dsf-gcamp6s-60hz": GcampRecipe(
         "DS-F", "GCaMP6s", baseline="drifting",
-        description="DS-F trained on the 7 GCaMP6s neurons of Chen et al. 2013, drifting baseline, 60 Hz (CV r = 0.735)",
+        description="DS-F trained on the 7 GCaMP6s neurons of Chen et al. 2013, drifting baseline, 60 Hz",
     ),
     "dsf-gcamp6f-60hz": GcampRecipe(
         "DS-F", "GCaMP6f", baseline="drifting",
-        description="DS-F trained on the 11 GCaMP6f neurons of Chen et al. 2013, drifting baseline, 60 Hz (CV r = 0.699)",
+        description="DS-F trained on the 11 GCaMP6f neurons of Chen et al. 2013, drifting baseline, 60 Hz",
     ),
 }
 
-#: Supervised entries (Bolte & Wildani, trained on Spikefinder data, 100 Hz): each checkpoint holds the
-#: attended net (``"regular"``) and the same net trained without dataset knowledge (``"agnostic"``). They
-#: are made by ``python -m spikebook.experiments.spikefinder_table --full`` and loaded as a
-#: :class:`SupervisedPretrained`.
+#: Supervised entries (Bolte & Wildani, Spikefinder data, 100 Hz), name → description: each checkpoint holds
+#: the attended net (``"regular"``) and the same net trained without dataset knowledge (``"agnostic"``),
+#: made by ``python -m spikebook.experiments.spikefinder_table --full``.
 SUPERVISED = {
     "attended-inception-spikefinder": "attended conv + 3 Inception cells (width 1/4), Spikefinder sets 4-8, 100 Hz",
 }
 
-#: Sizes of a quick run (CI, quick mode): the same code path on a toy problem.
-QUICK = {"n_cells": 3, "n_steps": 1_200, "heldout_steps": 400, "train_steps": 20, "eval_every": 10}
-
 
 class Pretrained(NamedTuple):
-    """A trained network with what it was trained with.
+    """A trained DeepSpike network with what it was trained with.
 
     Attributes:
         name: the entry's name.
-        recognition: the recognition network, in eval mode.
-        generative: the generative model with the learned per-cell parameters of the training cells.
-        history: training history (steps, train bound, held-out bound, nats per scored bin).
+        recognition: the recognition network, in eval mode (for a GCaMP6 entry: after its sleep phase).
+        generative: the generative model with the learned parameters of the training cells (for a GCaMP6
+            entry: one MLphys model per training segment).
+        history: training history (steps, train bound, held-out bound, its standard error).
         recipe: how it was made.
         quick: whether it is a quick (toy) run.
-
-    For the real-data entries, ``generative`` holds one MLphys model per training segment.
     """
 
     name: str
     recognition: RecognitionModel
     generative: CalciumModel
     history: History
-    recipe: Recipe | GcampRecipe
+    recipe: Recipe
     quick: bool
 
 
@@ -177,7 +145,7 @@ class SupervisedPretrained(NamedTuple):
         return tuple(sorted({int(key[1]) for key in self.meta.get("train_neurons", ())}))
 
 
-def _recipe(name: str) -> Recipe | GcampRecipe:
+def _recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise ValueError(f"unknown pretrained model {name!r}; known: {sorted(RECIPES) + sorted(SUPERVISED)}")
     return RECIPES[name]
@@ -199,77 +167,26 @@ def available() -> list[str]:
     return [name for name in [*RECIPES, *SUPERVISED] if checkpoint_path(name).exists()]
 
 
-def fresh_networks(recipe: Recipe | GcampRecipe, n_cells: int) -> tuple[RecognitionModel, CalciumModel]:
-    """An untrained recognition network and a generative model of ``n_cells`` cells at the initial values.
-
-    For a :class:`GcampRecipe` the cells are training segments (:func:`spikebook.recipes.gcamp.make_networks`).
-    """
-    if isinstance(recipe, GcampRecipe):
-        return gcamp.make_networks(recipe, n_cells)
-    recognition = DSF() if recipe.recognition == "DSF" else DSNF()
-    initial = dict(INITIAL_PARAMETERS[recipe.data])
-    per_cell = {k: torch.full((n_cells,), float(v)) for k, v in initial.items() if k != "gamma"}
-    gamma = torch.full((n_cells, 1), initial["gamma"])
-    generative = (SCF if recipe.data == "SCF" else SCDF)(gamma=gamma, **per_cell)
-    generative.raw_delta.requires_grad_(False)  # delta trades off against alpha: fix it at 1
-    return recognition, generative
+def make_networks(recipe: Recipe, n_cells: int) -> tuple[RecognitionModel, CalciumModel]:
+    """An untrained recognition network and a generative model of ``n_cells`` cells (training segments for
+    a GCaMP6 recipe) at the recipe's initial values."""
+    module = gcamp if isinstance(recipe, GcampRecipe) else simulated
+    return module.make_networks(recipe, n_cells)
 
 
 def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) -> FitResult:
-    """Run the recipe of ``name`` and save its checkpoint (see the module docstring).
+    """Run the recipe of ``name`` and save its checkpoint.
 
     Args:
         name: an entry of :data:`RECIPES`.
-        quick: train on a toy version (:data:`QUICK` sizes; for the real-data entries
-            :data:`spikebook.recipes.gcamp.QUICK`) and save it under ``<name>-quick.pt``.
+        quick: a toy version (the ``QUICK`` sizes of its recipe module), saved under ``<name>-quick.pt``.
         progress: show a progress bar.
         seed: seed of the training run (the data always use seed 0); seeds other than 0 are saved
             beside the entry (:func:`checkpoint_path`) and loaded with ``load(name, seed=...)``.
     """
     recipe = _recipe(name)
-    if isinstance(recipe, GcampRecipe):  # needs the Chen et al. (2013) recordings in SPIKEBOOK_DATA
-        return gcamp.train(recipe, checkpoint_path(name, quick, seed), quick, progress, seed)
-    if quick:
-        config = SimulationConfig(model=recipe.data, n_cells=QUICK["n_cells"], n_steps=QUICK["n_steps"], fs=recipe.fs)
-        traces = simulate(config, seed=0).fluorescence
-        heldout = QUICK["heldout_steps"]
-        training = dataclasses.replace(recipe.training, n_steps=QUICK["train_steps"], eval_every=QUICK["eval_every"])
-    else:
-        traces = paper_datasets(recipe.data, seed=0, fs=recipe.fs)["train"].fluorescence
-        heldout, training = recipe.heldout_steps, recipe.training
-    with seeded(seed):  # the initial weights depend on the seed alone
-        recognition, generative = fresh_networks(recipe, traces.shape[1])
-    path = checkpoint_path(name, quick, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a full run resumes from its own file after an interruption; quick runs (chapters executed in
-    # parallel) each get a private one
-    resume = path.with_suffix(f".{os.getpid()}.resume" if quick else ".resume")
-    result = fit_vimco(
-        recognition,
-        generative,
-        traces[..., :-heldout],
-        training,
-        prior=BernoulliPrior(recipe.prior_rate_hz, recipe.fs),
-        seed=seed,
-        validation=traces[..., -heldout:],
-        checkpoint_path=resume,
-        progress=progress,
-    )
-    save_atomic(
-        {
-            "recognition": result.recognition.state_dict(),
-            "generative": result.generative.state_dict(),
-            "history": tuple(result.history),
-            "best_step": result.best_step,
-            "recipe": dataclasses.asdict(recipe),
-        },
-        path,
-    )
-    if quick:
-        resume.unlink(missing_ok=True)
-    # a full run keeps its resumable state (optimizers, RNG, history; not shipped): raising the recipe's
-    # n_steps and training again continues where it stopped
-    return result
+    module = gcamp if isinstance(recipe, GcampRecipe) else simulated
+    return module.train(recipe, checkpoint_path(name, quick, seed), quick, progress, seed)
 
 
 def load(name: str, quick: bool = False, seed: int = 0) -> Pretrained | SupervisedPretrained:
@@ -279,6 +196,7 @@ def load(name: str, quick: bool = False, seed: int = 0) -> Pretrained | Supervis
 
     Raises:
         FileNotFoundError: if the checkpoint is missing, naming the command that makes it.
+        spikebook.saving.CheckpointError: if the file is not a checkpoint (refused unread).
     """
     if name in SUPERVISED:
         if seed:
@@ -292,9 +210,8 @@ def load(name: str, quick: bool = False, seed: int = 0) -> Pretrained | Supervis
                                 f"`python -m spikebook.pretrained train {name}{flag}`")
     state = load_checkpoint(path)
     n_cells = state["generative"]["raw_alpha"].shape[0]  # cells, or training segments for real data
-    recognition, generative = fresh_networks(recipe, n_cells)
-    # a real-data entry is a GcampRecord: the network after its sleep phase
-    slept = isinstance(recipe, GcampRecipe)
+    recognition, generative = make_networks(recipe, n_cells)
+    slept = isinstance(recipe, GcampRecipe)  # a GCaMP6 entry is a GcampRecord: use the slept network
     recognition.load_state_dict(gcamp.GcampRecord.from_dict(state).state("slept") if slept else state["recognition"])
     generative.load_state_dict(state["generative"])
     return Pretrained(name, recognition.eval(), generative.requires_grad_(False), History(*state["history"]),
@@ -324,6 +241,79 @@ def load_or_train(name: str, quick: bool, retrain: bool = False, progress: bool 
         return load(name, quick=True)
     train(name, quick=quick, progress=progress)
     return load(name, quick=quick)
+
+
+# ------------------------------------------------------------------------------------------- predictors
+
+
+class Predictor(Protocol):
+    """What :func:`spikebook.infer` runs: spike probabilities (or rates) for validated ``(n, T)`` traces."""
+
+    name: str
+    supervised: bool
+
+    def predict(self, traces: np.ndarray, fs: float, **options: Any) -> np.ndarray: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class DeepSpikePredictor:
+    """A recognition network at its sampling rate ``fs_model``, run by
+    :func:`spikebook.recognition.tiled.tiled_marginals` (options: those of :func:`spikebook.infer`)."""
+
+    network: RecognitionModel
+    fs_model: float
+    name: str = "a RecognitionModel instance"
+    supervised: bool = False
+
+    def predict(self, traces: np.ndarray, fs: float, **options: Any) -> np.ndarray:
+        return tiled_marginals(self.network, traces, fs, self.fs_model, **options)
+
+
+@dataclasses.dataclass(frozen=True)
+class SupervisedPredictor:
+    """A supervised entry: the attended net for ``dataset=k`` among its trained datasets, the agnostic net
+    for ``dataset=None`` (:func:`spikebook.supervised.predict_fluorescence`)."""
+
+    entry: SupervisedPretrained
+    supervised: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    def predict(self, traces: np.ndarray, fs: float, dataset: int | None = None) -> np.ndarray:
+        from spikebook.supervised import predict_fluorescence
+
+        return predict_fluorescence(traces, fs, self.entry.attended, self.entry.agnostic, dataset,
+                                    trained_datasets=self.entry.trained_datasets)
+
+
+#: Predictors loaded by name, keyed by (name, checkpoint modification time): repeated calls do not re-read
+#: the checkpoint, and a retrained checkpoint is picked up.
+_LOADED: dict[tuple[str, int], Predictor] = {}
+
+
+def predictor(name: str) -> Predictor:
+    """The predictor of the entry ``name``, loaded once per checkpoint version.
+
+    Raises:
+        ValueError: for an unknown name (the message lists the entries and those on disk).
+        FileNotFoundError: if the checkpoint is missing, naming the command that makes it.
+    """
+    if name not in RECIPES and name not in SUPERVISED:
+        raise ValueError(f"unknown pretrained model {name!r}; available: {sorted(RECIPES) + sorted(SUPERVISED)} "
+                         f"(checkpoints on disk: {available()}), or pass a RecognitionModel instance")
+    path = checkpoint_path(name)
+    if not path.exists():
+        load(name)  # raises FileNotFoundError naming the command that makes it
+    key = (name, path.stat().st_mtime_ns)
+    if key not in _LOADED:
+        for stale in [k for k in _LOADED if k[0] == name]:
+            del _LOADED[stale]
+        entry = load(name)
+        _LOADED[key] = (SupervisedPredictor(entry) if isinstance(entry, SupervisedPretrained)
+                        else DeepSpikePredictor(entry.recognition, RECIPES[name].fs, name))
+    return _LOADED[key]
 
 
 def _main() -> None:

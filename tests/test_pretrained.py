@@ -13,6 +13,7 @@ from spikebook import pretrained
 from spikebook.data.groundtruth import load_neurons
 from spikebook.generative import SCDF, MLphys
 from spikebook.generative.indicators import DRIFT_START
+from spikebook.recipes import simulated
 from spikebook.recipes.gcamp import QUICK, GcampRecord
 from spikebook.recognition import DSF, DSNF
 from spikebook.saving import load_checkpoint
@@ -31,11 +32,11 @@ def test_quick_training_round_trip(checkpoint_dir):
     assert not list(checkpoint_dir.glob("*.resume"))  # the resumable file is removed at the end
     loaded = pretrained.load("dsf-scdf-60hz", quick=True)
     assert isinstance(loaded.recognition, DSF) and isinstance(loaded.generative, SCDF)
-    assert loaded.generative.alpha.shape == (pretrained.QUICK["n_cells"],)
+    assert loaded.generative.alpha.shape == (simulated.QUICK.n_cells,)
     f = torch.randn(2, 500)
     torch.testing.assert_close(loaded.recognition.marginals(f), result.recognition.eval().marginals(f))
     torch.testing.assert_close(loaded.generative.alpha, result.generative.alpha)
-    assert loaded.history.steps[-1] == pretrained.QUICK["train_steps"]
+    assert loaded.history.steps[-1] == simulated.QUICK.train_steps
     assert not loaded.generative.raw_delta.requires_grad and torch.allclose(loaded.generative.delta, torch.ones(()))
     assert pretrained.available() == []  # quick runs are not shipped entries
     torch.rand(10)  # the run depends on its seed alone, not on what drew from torch's generator before
@@ -94,17 +95,17 @@ def test_real_data_entry_trains_on_every_neuron_and_loads_back(checkpoint_dir, d
 
 
 def test_networks_follow_the_recipe():
-    recognition, generative = pretrained.fresh_networks(pretrained.RECIPES["dsnf-scf-60hz"], n_cells=4)
+    recognition, generative = pretrained.make_networks(pretrained.RECIPES["dsnf-scf-60hz"], n_cells=4)
     assert isinstance(recognition, DSNF)
     assert generative.alpha.shape == (4,) and generative.roots.shape == (4, 1)
     gcamp6f = pretrained.RECIPES["dsf-gcamp6f-60hz"]
-    recognition, generative = pretrained.fresh_networks(gcamp6f, n_cells=3)
+    recognition, generative = pretrained.make_networks(gcamp6f, n_cells=3)
     assert isinstance(recognition, DSF) and generative.alpha.shape == (3,)
     assert generative.fs == gcamp6f.fs
     for name in ("dsf-gcamp6s-60hz", "dsf-gcamp6f-60hz"):  # both entries have the drifting baseline
-        _, generative = pretrained.fresh_networks(pretrained.RECIPES[name], n_cells=3)
+        _, generative = pretrained.make_networks(pretrained.RECIPES[name], n_cells=3)
         torch.testing.assert_close(generative.drift, torch.full((3,), DRIFT_START))  # σ starts at 1
-    _, generative = pretrained.fresh_networks(dataclasses.replace(gcamp6f, baseline="constant"), n_cells=3)
+    _, generative = pretrained.make_networks(dataclasses.replace(gcamp6f, baseline="constant"), n_cells=3)
     assert not generative.drifting  # without it, eq. (4)'s constant baseline
 
 

@@ -33,10 +33,10 @@ from spikebook.recipes.gcamp import (
     initial_mlphys,
     learned_mlphys,
     new_network,
+    own_rate_marginals,
     score_neuron,
     sleep_network,
     training_correlation,
-    whole_trace_marginals,
 )
 from spikebook.saving import load_checkpoint, save_atomic
 from spikebook.training import History, fit_sleep
@@ -92,13 +92,12 @@ def test_score_neuron_perfect_and_oracle():
     assert score_neuron(pred, neuron100) == pytest.approx(expected, rel=1e-9)
 
 
-def test_whole_trace_marginals_of_dsf_are_what_infer_gives():
-    """The recipe scores without :mod:`spikebook.inference` (a lower layer): for DS-F its one-pass marginals are
-    infer's windowed ones to float rounding."""
-    model = new_network("DS-F").eval()
+@pytest.mark.parametrize("network", ["DS-F", "DS-NF"])
+def test_the_recipe_scores_a_recording_exactly_as_infer_runs_the_network(network):
+    """The recipe sits below :mod:`spikebook.inference` but runs the same windowed code: identical numbers."""
+    model = new_network(network).eval()
     trace = (np.random.default_rng(2).standard_normal(7_000) * 0.05).astype(np.float32)
-    np.testing.assert_allclose(whole_trace_marginals(model, trace, 60.06), infer(trace, 60.06, model, model_fs=60.06),
-                               rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(own_rate_marginals(model, trace, 60.06), infer(trace, 60.06, model, model_fs=60.06))
 
 
 def test_shift_frames_known_answers():
@@ -259,7 +258,7 @@ def test_fold_runs_and_the_sleep_phase_are_reproducible(data_root, tmp_path, mon
     curve, steps = record.label_selection.curve, record.history.steps
     assert len(curve) == len(steps) == QUICK.n_steps // QUICK.eval_every + 1
     assert record.label_selection.step == steps[int(np.argmax(curve))]
-    assert training_correlation(paper, train, crossval.infer_marginals) == pytest.approx(max(curve), abs=1e-12)
+    assert training_correlation(paper, train) == pytest.approx(max(curve), abs=1e-12)
     at_selected = curve[steps.index(record.best_step)]  # the state the bound selected
     assert at_selected == pytest.approx(training_score(before), abs=1e-12)
 

@@ -296,7 +296,7 @@ def split_cell(fluorescence: Tensor, cell: int, heldout_steps: int) -> CellSplit
 
 def _fresh_networks(config: AmortizationConfig) -> tuple[RecognitionModel, torch.nn.Module]:
     """An untrained recognition network and a one-cell generative model at the recipe's initial values."""
-    recognition, generative = pretrained.fresh_networks(config.recipe, n_cells=1)
+    recognition, generative = pretrained.make_networks(config.recipe, n_cells=1)
     if config.network is not None:
         recognition = DSF(config.network) if config.recognition == "DSF" else DSNF(config.network)
     return recognition, generative

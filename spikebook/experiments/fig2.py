@@ -499,7 +499,7 @@ def load_models(quick: bool, retrain: bool = False) -> dict[str, pretrained.Pret
     """The two pretrained SCDF networks: the shipped checkpoints, else toy ones trained in seconds (quick).
 
     Args:
-        quick: Without a full checkpoint, train the toy version (:data:`spikebook.pretrained.QUICK`)
+        quick: Without a full checkpoint, train the toy version (:data:`spikebook.recipes.simulated.QUICK`)
             instead of the full recipe (hours on a CPU).
         retrain: Train even if a checkpoint exists.
 

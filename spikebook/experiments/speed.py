@@ -34,8 +34,9 @@ import numpy as np
 import torch
 
 from spikebook.data.simulate import SimulationConfig, simulate
-from spikebook.inference import PRECISIONS, Precision, infer
+from spikebook.inference import infer
 from spikebook.recognition import DSF, DSNF, RecognitionModel
+from spikebook.recognition.tiled import PRECISIONS, Precision
 
 __all__ = [
     "PAPER_CPU_S",

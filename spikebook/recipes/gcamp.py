@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -36,17 +36,44 @@ from spikebook.generative.indicators import INITIAL_MLPHYS, Indicator, indicator
 from spikebook.metrics import rebin_to_rate
 from spikebook.recipes.simulated import DSNF_TRAINING
 from spikebook.recognition import DSF, DSNF, RecognitionModel
+from spikebook.recognition.tiled import tiled_marginals
 from spikebook.saving import save_atomic
 from spikebook.seeding import seeded
 from spikebook.training import FitResult, History, VimcoConfig, cpu_state, fit_sleep, fit_vimco
 from spikebook.validate import non_negative_int, one_of, positive
 
-__all__ = ["BASELINES", "BIN_S", "DSF_CONFIG", "DSNF_CONFIG", "FORMAT", "HELDOUT_FRAMES", "NETWORKS",
-           "PRIOR_RATE_HZ", "QUICK", "SEGMENT_FRAMES", "SLEEP_CHUNK_LEN", "SLEEP_GRID", "STAGES",
-           "GcampRecipe", "GcampRecord", "LabelSelection", "QuickSizes", "SleepPhase",
-           "VimcoRun", "cut_segments", "initial_mlphys", "learned_mlphys", "make_networks",
-           "new_network", "score_neuron", "sleep_network", "train", "train_network", "training_correlation",
-           "whole_trace_marginals"]
+__all__ = [
+    "BASELINES",
+    "BIN_S",
+    "DSF_CONFIG",
+    "DSNF_CONFIG",
+    "FORMAT",
+    "HELDOUT_FRAMES",
+    "NETWORKS",
+    "PRIOR_RATE_HZ",
+    "QUICK",
+    "SEGMENT_FRAMES",
+    "SLEEP_CHUNK_LEN",
+    "SLEEP_GRID",
+    "STAGES",
+    "GcampRecipe",
+    "GcampRecord",
+    "LabelSelection",
+    "QuickSizes",
+    "SleepPhase",
+    "VimcoRun",
+    "cut_segments",
+    "initial_mlphys",
+    "learned_mlphys",
+    "make_networks",
+    "new_network",
+    "own_rate_marginals",
+    "score_neuron",
+    "sleep_network",
+    "train",
+    "train_network",
+    "training_correlation",
+]
 
 Network = Literal["DS-F", "DS-NF"]
 Baseline = Literal["constant", "drifting"]
@@ -56,9 +83,6 @@ NETWORKS: tuple[Network, ...] = ("DS-F", "DS-NF")
 BASELINES: tuple[Baseline, ...] = ("constant", "drifting")
 STAGES: tuple[Stage, ...] = ("vimco", "slept", "label_selected")
 StateDict = dict[str, Tensor]
-#: The marginal spike probabilities of one recording, ``(T,)``, from a network, the trace ``(T,)`` and its
-#: rate in Hz: what the labelled choices of a run (sleep length, the paper's early stopping) score.
-Marginals = Callable[[RecognitionModel, np.ndarray, float], np.ndarray]
 
 #: Frames per training segment (one minute at 60 Hz); each segment has its own generative parameters.
 SEGMENT_FRAMES = 3_600
@@ -197,22 +221,16 @@ def score_neuron(predictions: Sequence[np.ndarray], neuron: GcampNeuron) -> floa
     return float(np.corrcoef(pred, true)[0, 1])
 
 
-def whole_trace_marginals(model: RecognitionModel, trace: np.ndarray, fs: float) -> np.ndarray:
-    """:math:`q_\\phi(s_t = 1 \\mid f)` of one recording in one pass, at its own rate ``fs``.
-
-    DS-F's factorized marginals are exact, and equal :func:`spikebook.infer`'s windowed ones to float
-    rounding; other networks get the Monte-Carlo marginal of 30 sampled trains, seed 0.
+def own_rate_marginals(model: RecognitionModel, trace: np.ndarray, fs: float) -> np.ndarray:
+    """:math:`q_\\phi(s_t = 1 \\mid f)` of one recording at its own rate ``fs``, run exactly as
+    :func:`spikebook.infer` runs a network (:func:`~spikebook.recognition.tiled.tiled_marginals`): the
+    choices made on training neurons see what users will get. DS-NF: 30 sampled trains, seed 0.
     """
-    param = next(model.parameters())
-    f = torch.as_tensor(trace, dtype=param.dtype, device=param.device)[None]  # (1, T)
-    with torch.no_grad():
-        if isinstance(model, DSF):
-            return model.marginals(f)[0].cpu().numpy()
-        return model.marginals(f, 30, torch.Generator(device=param.device).manual_seed(0))[0].cpu().numpy()
+    return tiled_marginals(model, np.asarray(trace)[None], fs, fs)[0]
 
 
 def training_correlation(model: RecognitionModel, neurons: Sequence[GcampNeuron],
-                         marginals: Marginals = whole_trace_marginals) -> float:
+) -> float:
     """Mean :func:`score_neuron` of ``model`` over the neurons it was trained on: what the sleep length and the
     paper's early stopping choose by.
 
@@ -220,7 +238,7 @@ def training_correlation(model: RecognitionModel, neurons: Sequence[GcampNeuron]
         ValueError: if a neuron has no correlation (no spikes, or a constant prediction): it could not vote,
             and a NaN would mis-rank the choices.
     """
-    scores = np.array([score_neuron([marginals(model, t, n.fs) for t in n.traces], n) for n in neurons])
+    scores = np.array([score_neuron([own_rate_marginals(model, t, n.fs) for t in n.traces], n) for n in neurons])
     if not np.isfinite(scores).all():
         raise ValueError(f"a training neuron has no correlation (no spikes or a constant prediction): {scores}")
     return float(scores.mean())
@@ -353,7 +371,6 @@ def train_network(
     quick: bool = False,
     label_selection: bool = False,
     progress: bool = True,
-    marginals: Marginals = whole_trace_marginals,
 ) -> VimcoRun:
     """VIMCO on the segments of ``neurons``: the network and one MLphys model per segment, selected and stopped
     on the held-out bound (the module docstring's protocol).
@@ -368,7 +385,6 @@ def train_network(
             the highest score is kept. Scoring draws no random numbers: the run, and the state the bound
             selects, are those of a run without it.
         progress: Show a progress bar.
-        marginals: How a recording's marginals are computed for that score.
     """
     _check_neurons(recipe, neurons)
     seed = non_negative_int(seed, "seed")
@@ -384,7 +400,7 @@ def train_network(
     kept: dict[str, Any] = {}
 
     def keep_best_correlation(step: int) -> None:
-        curve.append(training_correlation(recognition, neurons, marginals))
+        curve.append(training_correlation(recognition, neurons))
         if not kept or curve[-1] > kept["correlation"]:
             kept.update(step=step, correlation=curve[-1], state=cpu_state(recognition))
 
@@ -423,7 +439,6 @@ def sleep_network(
     neurons: Sequence[GcampNeuron],
     *,
     quick: bool = False,
-    marginals: Marginals = whole_trace_marginals,
 ) -> GcampRecord:
     r"""The sleep phase: the VIMCO network trained further on traces simulated from its learned models.
 
@@ -443,7 +458,6 @@ def sleep_network(
         neurons: Its training neurons (their segments fix the learned models' order; their labels choose
             the length).
         quick: Whether it is a quick run (:data:`QUICK`'s segments and grid).
-        marginals: How a recording's marginals are computed for the choice.
 
     Returns:
         ``record`` with its :class:`SleepPhase`.
@@ -465,7 +479,7 @@ def sleep_network(
     scan = {}
     for steps in grid:
         model.load_state_dict(snapshots[steps])
-        scan[steps] = training_correlation(model, neurons, marginals)
+        scan[steps] = training_correlation(model, neurons)
     chosen = max(grid, key=scan.__getitem__)  # the first maximum: the shortest on a tie
     return dataclasses.replace(record, sleep=SleepPhase(chosen, scan, snapshots[chosen]))
 

@@ -14,13 +14,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from spikebook.data.groundtruth import GcampNeuron
 from spikebook.data.splits import neuron_folds
 from spikebook.experiments import RESULTS_DIR
 from spikebook.generative.indicators import Indicator
-from spikebook.inference import infer
 from spikebook.recipes.gcamp import (
     BASELINES,
     STAGES,
@@ -37,7 +34,7 @@ from spikebook.recognition import RecognitionModel
 from spikebook.saving import checkpoint_name, load_checkpoint, save_atomic
 from spikebook.validate import non_negative_int, one_of
 
-__all__ = ["N_FOLDS", "STAGE_SUFFIX", "FoldRun", "check_seeds", "infer_marginals", "load_fold", "load_record",
+__all__ = ["N_FOLDS", "STAGE_SUFFIX", "FoldRun", "check_seeds", "load_fold", "load_record",
            "method_name", "saved_folds", "sleep_fold", "train_fold", "train_or_load", "training_neurons"]
 
 N_FOLDS = 4
@@ -130,12 +127,6 @@ def training_neurons(neurons: Sequence[GcampNeuron], fold: int) -> list[GcampNeu
     return [n for n, k in zip(neurons, folds, strict=True) if k != fold]
 
 
-def infer_marginals(model: RecognitionModel, trace: np.ndarray, fs: float) -> np.ndarray:
-    """:func:`spikebook.infer` of one recording at the network's own rate: how every score here is computed,
-    the training-neuron scores of the runs included."""
-    return infer(trace, fs, model, model_fs=fs)
-
-
 def load_record(run: FoldRun, results_dir: Path = RESULTS_DIR) -> GcampRecord:
     """The saved record of ``run``.
 
@@ -174,7 +165,7 @@ def train_fold(run: FoldRun, neurons: Sequence[GcampNeuron], progress: bool = Tr
                results_dir: Path = RESULTS_DIR) -> VimcoRun:
     """VIMCO on the neurons outside the run's fold (:func:`~spikebook.recipes.gcamp.train_network`), saved."""
     trained = train_network(run.recipe, training_neurons(neurons, run.fold), seed=run.seed, quick=run.quick,
-                            label_selection=run.label_selection, progress=progress, marginals=infer_marginals)
+                            label_selection=run.label_selection, progress=progress)
     path = run.path(results_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_atomic(trained.record.to_dict(), path)
@@ -183,8 +174,7 @@ def train_fold(run: FoldRun, neurons: Sequence[GcampNeuron], progress: bool = Tr
 
 def sleep_fold(run: FoldRun, neurons: Sequence[GcampNeuron], results_dir: Path = RESULTS_DIR) -> GcampRecord:
     """The sleep phase of the saved run (:func:`~spikebook.recipes.gcamp.sleep_network`), saved with it."""
-    record = sleep_network(load_record(run, results_dir), training_neurons(neurons, run.fold), quick=run.quick,
-                           marginals=infer_marginals)
+    record = sleep_network(load_record(run, results_dir), training_neurons(neurons, run.fold), quick=run.quick)
     save_atomic(record.to_dict(), run.path(results_dir))
     return record
 
