@@ -25,8 +25,10 @@ from typing import Any
 
 import torch
 
+from spikebook.validate import non_negative_int
+
 __all__ = [
-    "CheckpointError", "check_plain", "check_seed", "checkpoint_name", "load_checkpoint", "save_atomic",
+    "CheckpointError", "check_plain", "checkpoint_name", "load_checkpoint", "save_atomic",
 ]
 
 #: Types a checkpoint may hold: what ``torch.load(weights_only=True)`` rebuilds without running code.
@@ -178,18 +180,11 @@ def _why_unreadable(path: Path, err: Exception) -> str:
     return f"{path} is not a spikebook checkpoint (not a file written by torch.save), or it is corrupt{said}"
 
 
-def check_seed(seed: int, name: str = "seed") -> int:
-    """``seed`` if it is a non-negative int (not a bool), else ``ValueError`` naming it ``name``."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {seed!r}")
-    return seed
-
-
 def checkpoint_name(stem: str, quick: bool = False, seed: int = 0) -> str:
     """The file name of a trained run: ``stem.pt`` for the shipped run (seed 0, full mode).
 
     Other training seeds and quick (toy) runs get their own names, ``stem-seed3.pt``, ``stem-quick.pt``,
     ``stem-seed3-quick.pt``, so that training them never overwrites the shipped checkpoint.
     """
-    seed = check_seed(seed)
+    seed = non_negative_int(seed, "seed")
     return f"{stem}{f'-seed{seed}' if seed else ''}{'-quick' if quick else ''}.pt"
