@@ -56,8 +56,10 @@ def test_checkpoint_names_keep_seeds_and_quick_runs_apart():
     names = {checkpoint_name("net", quick, seed) for quick in (False, True) for seed in (0, 1, 12)}
     assert len(names) == 6 and checkpoint_name("net") == "net.pt"
     assert checkpoint_name("net", quick=True, seed=3) == "net-seed3-quick.pt"
-    for bad in (-1, 0.0, 1.0, True, "1"):
-        with pytest.raises(ValueError, match="seed must be a non-negative int"):
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        checkpoint_name("net", seed=-1)
+    for bad in (0.0, 1.0, True, "1"):  # not an int: the type is wrong
+        with pytest.raises(TypeError, match="seed must be a non-negative int"):
             checkpoint_name("net", seed=bad)
 
 
