@@ -4,7 +4,7 @@ Protocol: per cell, parameters are drawn uniformly from ranges (heterogeneity ac
 per cell, one trace of ``n_steps`` samples at ``fs`` Hz for each firing rate, with i.i.d.
 Bernoulli spikes; 50 training, 50 validation and 100 test cells.
 
-Default ranges are those of the original notebooks (``notes/ORIGINAL_CODE.md`` §2.3), mapped
+Default ranges are those of the original notebooks (mackelab/DeepSpike), mapped
 from their raw (pre-sigmoid/softplus) values to natural units and then drawn uniformly in
 natural units (the notebooks drew uniformly in raw units; the ranges are the same).
 The paper's text gives the rates 0.6, 0.9 and 1.1 Hz (default); the notebooks used

@@ -1,7 +1,7 @@
 r"""The per-dataset Spikefinder table of Bolte & Wildani, in-sample, on held-out neurons and on the test sets.
 
 The poster's table (Model, Simp. Model, STM, OOPSI rows; datasets 1-10) reports *training-set*
-correlations (ORIGINAL_CODE.md §1.8). This module recomputes it with the calcium on hand and adds what the
+correlations (original code: codekansas/spikefinder). This module recomputes it with the calcium on hand and adds what the
 poster did not show, all with the official scorer (:func:`spikebook.metrics.spikefinder_correlation`,
 40 ms bins):
 

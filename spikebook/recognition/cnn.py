@@ -94,7 +94,7 @@ class TemporalCNN(nn.Module):
     Why ``Conv2d`` with ``(1, k)`` kernels on ``channels_last`` tensors instead of ``Conv1d``: on CPU,
     oneDNN has fast blocked kernels for this 2-D layout, while ``Conv1d`` at these shapes reaches only
     0.1–0.35 of matmul peak; measured ~3× faster (6 ms instead of 15 ms for the DS-F default on a
-    10,000-bin trace, see notes/PERF.md). The maths is the same as a ``Conv1d``.
+    10,000-bin trace). The maths is the same as a ``Conv1d``.
 
     Initialisation follows the original Lasagne code: weights
     :math:`\\mathcal N(0, g^2 / \\text{fan\\_in})` with :math:`g = (2 / (1 + \\alpha^2))^{1/4}` (the

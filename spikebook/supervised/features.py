@@ -25,7 +25,7 @@ def backward_difference(x: Tensor, as_submitted: bool = False) -> Tensor:
     r"""Backward difference along time, same length as the input.
 
     As described: :math:`\Delta x_t = x_t - x_{t-1}` with :math:`x_{-1} := x_0`, so :math:`\Delta x_0 = 0`.
-    As submitted (the original ``DeltaFeature`` bug, ORIGINAL_CODE.md §1.3): a tensor that is zero except
+    As submitted (the original ``DeltaFeature`` bug, original code: codekansas/spikefinder): a tensor that is zero except
     for :math:`x_0` in the last slot is subtracted, so the result equals :math:`x` except
     :math:`\Delta x_{T-1} = x_{T-1} - x_0`; for ``x = 1..6`` it gives ``[1, 2, 3, 4, 5, 5]``.
 

@@ -93,7 +93,7 @@ class ConvPReLUBN(nn.Sequential):
     """``conv_bn`` of the submitted model: Conv1d ('same') → PReLU (one slope per channel) → BatchNorm1d.
 
     The order PReLU-then-BN is the original's. Keras' PReLU learned one slope per (time, channel), which
-    ties the model to one window length (ORIGINAL_CODE.md §1.5); here it is ``nn.PReLU(C)``.
+    ties the model to one window length (original code: codekansas/spikefinder); here it is ``nn.PReLU(C)``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:

@@ -50,7 +50,7 @@ def _pearson_rows(x: Tensor, y: Tensor, eps: float) -> Tensor:
 def pearson_loss(
     pred: Tensor, target: Tensor, depth: int = 2, eps: float = 1e-12, reduction: Reduction = "mean"
 ) -> Tensor:
-    r"""Multi-scale negative Pearson correlation of the submitted code (ORIGINAL_CODE.md §1.7).
+    r"""Multi-scale negative Pearson correlation of the submitted code (original code: codekansas/spikefinder).
 
     .. math::
 
@@ -99,7 +99,7 @@ def bce_clipped(prob: Tensor, counts: Tensor, eps: float = 1e-7, reduction: Redu
     :math:`-[y \log p + (1-y) \log(1-p)]`.
 
     The original code fed counts up to 4 per bin as BCE targets, which is not a likelihood
-    (ORIGINAL_CODE.md §1.7); clipping makes the target "at least one spike in the bin".
+    (original code: codekansas/spikefinder); clipping makes the target "at least one spike in the bin".
 
     Args:
         prob: ``(B, T)`` probabilities in [0, 1] (clamped to ``[eps, 1 - eps]``).

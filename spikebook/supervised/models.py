@@ -1,7 +1,7 @@
 r"""The supervised spike nets of Bolte & Wildani, their frozen configurations, and the mean of several.
 
 * :class:`BolteNet` (the poster's "regular model", a reconstruction: attended first layer + Inception
-  cells, ORIGINAL_CODE.md §1.5) and :class:`SimplifiedBolteNet` (attended conv + one conv + 1x1 output,
+  cells, original code: codekansas/spikefinder) and :class:`SimplifiedBolteNet` (attended conv + one conv + 1x1 output,
   §1.6), each built from a frozen config (:class:`BolteConfig`, :class:`SimplifiedConfig`).
 * :class:`Ensemble`: the mean rate of independently trained networks (seeds).
 * :func:`model_spec` / :func:`build_model`: a network as plain data (class name and config) and back, what
@@ -98,7 +98,7 @@ class BolteNet(nn.Module):
     → dropout → 1×1 conv → sigmoid/softplus.
 
     The poster's model has an attended first layer *and* stacked Inception cells; no commit of the original
-    code has both (ORIGINAL_CODE.md §1.1), so this is a reconstruction. Outputs are not cropped; cropping the
+    code has both (original code: codekansas/spikefinder), so this is a reconstruction. Outputs are not cropped; cropping the
     window ends is the training loop's job.
 
     Receptive field (:attr:`receptive_field`): ``1 + 4`` (pooled features) ``+ 2`` (second difference; 0 with
@@ -144,7 +144,7 @@ class BolteNet(nn.Module):
 
 @dataclass(frozen=True)
 class SimplifiedConfig:
-    """The simplified model (closest code ``3e33447``, ORIGINAL_CODE.md §1.6).
+    """The simplified model (closest code ``3e33447``, original code: codekansas/spikefinder).
 
     Attributes:
         n_datasets: rows of the dataset embedding.

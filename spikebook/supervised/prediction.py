@@ -2,7 +2,7 @@ r"""Spike rates from a supervised net: normalised calcium, tiled prediction, rec
 
 * :func:`normalize_calcium`: one mean and one standard deviation per dataset (pooled over its neurons),
   :math:`(x - \mu) / \sigma`; ``"as_submitted"`` reproduces the original's :math:`0.05 (x-\mu)/\sigma^2`
-  (it divided by the *variance*, ORIGINAL_CODE.md §1.2); ``"neuron"`` normalises each trace by itself.
+  (it divided by the *variance*, original code: codekansas/spikefinder); ``"neuron"`` normalises each trace by itself.
 * :func:`predict`: normalised calcium of any length, tiled by :func:`spikebook.signal.halo_windows` into
   windows whose outputs within ``buffer`` of a cut are discarded, so (``buffer`` ≥ half the receptive
   field) the result equals the untiled prediction; NaN padding is kept.

@@ -5,7 +5,7 @@ network, keeps the epoch that scores best on *whole held-out neurons*, and saves
 
 * :func:`make_windows`: windows of ``window`` samples (10 s) along each neuron, tiled as
   :func:`spikebook.signal.halo_windows` tiles a trace for prediction (core ``window - 2 buffer``, halo
-  ``buffer``); the loss sees the central ``window - 2 buffer`` samples (ORIGINAL_CODE.md §1.2). Windows
+  ``buffer``); the loss sees the central ``window - 2 buffer`` samples (original code: codekansas/spikefinder). Windows
   never straddle two neurons, and a neuron is on one side of a split only
   (:func:`spikebook.data.spikefinder.split_by_neuron`).
 * :func:`fit_supervised`: Adam, a seeded run, a tqdm bar, early stopping on the official Spikefinder
