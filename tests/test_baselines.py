@@ -1,4 +1,5 @@
-"""Baselines: CDEC (OASIS) recovery and input checks; the Gibbs sampler against exact enumeration."""
+"""Baselines: CDEC (OASIS) recovery, input checks and the unshrunk AR(1) estimate; the Gibbs sampler against
+exact enumeration. Foopsi-RR is tested with the dendritic model (``tests/test_dendritic.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from spikebook.baselines import MIN_STEPS, cdec, gibbs_scf, scf_kernel
+from spikebook.baselines import MIN_STEPS, ar1_gamma, cdec, gibbs_scf, scf_kernel
 from spikebook.data.simulate import SimulationConfig, simulate
 from spikebook.generative import SCDF, SCF, BernoulliPrior
 from spikebook.metrics import binned_correlation
@@ -19,8 +20,8 @@ FS = 60.0  # Hz, the paper's simulations
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
-    """The sampler runs many tiny tensor ops: on a shared 2-core machine intra-op threads only add waiting
-    (measured 2-6x slower with 2 threads under load), so this module runs single-threaded."""
+    """The sampler runs many tiny tensor ops: on a shared machine intra-op threads only add waiting, so this
+    module runs single-threaded."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -132,6 +133,17 @@ def test_cdec_bad_input(make_f, kwargs, match):
     kwargs = {"fs": FS, **kwargs}
     with pytest.raises(ValueError, match=match):
         cdec(make_f(f), **kwargs)
+
+
+def test_ar1_gamma_without_shrinkage_is_unbiased_and_oasis_default_is_not():
+    data = simulate(SimulationConfig(n_cells=8, n_steps=10_000), seed=3)
+    f = data.fluorescence[1].double().numpy()  # (C, T) at 0.9 Hz
+    true = data.model.gamma[:, 0].double().numpy()
+    state = np.random.get_state()
+    ratio = ar1_gamma(f) / true
+    assert np.random.get_state()[1][0] == state[1][0]  # the caller's RNG is left alone
+    assert abs(ratio.mean() - 1) < 0.005
+    assert abs((ar1_gamma(f, fudge_factor=0.98) / true).mean() - 0.98) < 0.005
 
 
 # ---------------------------------------------------------------------------------------------------- Gibbs

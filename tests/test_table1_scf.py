@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from spikebook.baselines import gibbs_scf
-from spikebook.data.simulate import SimulationConfig, paper_datasets, simulate
+from spikebook.data.simulate import paper_datasets
 from spikebook.experiments import table1_scf as t1
 from spikebook.recognition import DSF, DSNF
 from spikebook.recognition.cnn import CNNConfig
@@ -92,17 +92,6 @@ def test_select_cells_keeps_the_cells_parameters_and_leaves_the_data_alone(tiny)
     assert torch.equal(tiny.model.alpha, alpha) and tiny.fluorescence.shape == (3, 2, 400)
     with pytest.raises(ValueError):
         t1.select_cells(tiny, 3)
-
-
-def test_ar1_gamma_without_shrinkage_is_unbiased_and_oasis_default_is_not():
-    data = simulate(SimulationConfig(n_cells=8, n_steps=10_000), seed=3)
-    f = data.fluorescence[1].double().numpy()  # (C, T) at 0.9 Hz
-    true = data.model.gamma[:, 0].double().numpy()
-    state = np.random.get_state()
-    ratio = t1.ar1_gamma(f) / true
-    assert np.random.get_state()[1][0] == state[1][0]  # the caller's RNG is left alone
-    assert abs(ratio.mean() - 1) < 0.005
-    assert abs((t1.ar1_gamma(f, fudge_factor=0.98) / true).mean() - 0.98) < 0.005
 
 
 def test_gibbs_predictor_puts_each_groups_marginals_back_on_its_cells(tiny):

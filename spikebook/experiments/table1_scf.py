@@ -59,16 +59,14 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
-from oasis.functions import GetSn, estimate_time_constant
 from torch import nn
 
-from spikebook.baselines import cdec, gibbs_scf
+from spikebook.baselines import ar1_gamma, cdec, gibbs_scf
 from spikebook.data.simulate import SimulatedData, paper_datasets
 from spikebook.experiments import RESULTS_DIR
 from spikebook.generative import BernoulliPrior, CalciumModel
 from spikebook.metrics import binned_correlation
 from spikebook.recognition import RecognitionModel
-from spikebook.seeding import numpy_seeded
 
 __all__ = [
     "CELLS_PATH",
@@ -79,7 +77,6 @@ __all__ = [
     "SUMMARY_PATH",
     "Predictor",
     "Table1Result",
-    "ar1_gamma",
     "cdec_predictor",
     "default_predictors",
     "default_sources",
@@ -341,30 +338,6 @@ def recognition_predictor(
         return out.reshape(data.fluorescence.shape).double().numpy()
 
     return predict
-
-
-def ar1_gamma(traces: np.ndarray, fudge_factor: float = 1.0, seed: int = 0) -> np.ndarray:
-    r"""AR(1) decay per sample estimated from each trace with OASIS's estimator, by default unshrunk.
-
-    OASIS (``estimate_time_constant``) fits :math:`\gamma` by least squares to the autocovariance at lags
-    1 … 10, the lag-0 term corrected by the noise variance :math:`\hat\sigma^2` (``GetSn``), and then
-    multiplies the AR root by ``fudge_factor``; :func:`oasis.functions.deconvolve` uses 0.98, which on the
-    SCF test data returns :math:`\hat\gamma \approx 0.98\,\gamma`. ``fudge_factor=1`` gives estimates
-    within ~0.3% of the truth there.
-
-    Args:
-        traces: Fluorescence ``(N, T)``.
-        fudge_factor: Shrinkage of the estimated root (1: none; OASIS's default 0.98).
-        seed: Seed of numpy's global RNG while OASIS runs (it draws a replacement for roots outside
-            (0, 1)); the caller's state is restored.
-
-    Returns:
-        :math:`\hat\gamma` per trace, ``(N,)``, in (0, 1).
-    """
-    traces = np.asarray(traces, dtype=np.float64)
-    with numpy_seeded(seed):
-        gamma = np.array([estimate_time_constant(y, p=1, sn=GetSn(y), fudge_factor=fudge_factor)[0] for y in traces])
-    return np.clip(gamma, 1e-3, 1 - 1e-6)
 
 
 def cdec_predictor(penalty: int = 1, fudge_factor: float | None = 1.0, fs: float = FS) -> Predictor:

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from spikebook.baselines import cdec
+from spikebook.baselines import ar1_gamma, cdec
 from spikebook.data.groundtruth import GcampNeuron
 from spikebook.data.splits import neuron_folds
 from spikebook.experiments import RESULTS_DIR
 from spikebook.experiments.gcamp.crossval import N_FOLDS, FoldRun, check_seeds, load_fold
-from spikebook.experiments.table1_scf import ar1_gamma
 from spikebook.inference import infer
 from spikebook.recipes.gcamp import Baseline, Network, Stage, score_neuron
 from spikebook.recognition import RecognitionModel
