@@ -1,4 +1,5 @@
-"""Tests of spikebook.data.spikefinder: readers on the real files, set 7/8 approximations, splits."""
+"""Tests of spikebook.data.spikefinder and of the splits of its neurons (spikebook.data.splits): readers on the
+real files, set 7/8 approximations, splits."""
 
 from __future__ import annotations
 
@@ -13,13 +14,11 @@ from spikebook.data.paths import DATA_ENV_VAR, data_root
 from spikebook.data.spikefinder import (
     SpikefinderDataWarning,
     fetch_spikefinder,
-    leave_one_dataset_out,
     load_spikefinder,
     match_chen2013,
-    official_split,
     read_spikefinder_csv,
-    split_by_neuron,
 )
+from spikebook.data.splits import leave_one_dataset_out, official_split, split_by_neuron
 
 DATA = data_root()  # the package's resolution: SPIKEBOOK_DATA, ../shared/data, the user cache
 COUNTS = {

@@ -7,7 +7,7 @@ poster did not show, all with the official scorer (:func:`spikebook.metrics.spik
 
 * **in_sample**: the neurons the network was trained on;
 * **validation**: whole neurons of the same training sets held out of training
-  (:func:`spikebook.data.spikefinder.split_by_neuron`, 20 % per set, seed 0), which also select the epoch;
+  (:func:`spikebook.data.splits.split_by_neuron`, 20 % per set, seed 0), which also select the epoch;
 * **test**: the official test sets, for the sets whose training calcium is on hand (4, 5), with their own
   dataset embedding;
 * **test_proxy**: test sets 1 and 3, whose training calcium is missing here: the model *without dataset

@@ -29,7 +29,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from spikebook.data.paths import data_root
-from spikebook.data.spikefinder import SpikefinderNeuron, load_spikefinder, split_by_neuron
+from spikebook.data.spikefinder import SpikefinderNeuron, load_spikefinder
+from spikebook.data.splits import split_by_neuron
 from spikebook.supervised import BolteConfig, Ensemble, build_model
 from spikebook.training.supervised import (
     FitHistory,
@@ -132,7 +133,7 @@ def load_data(
     Args:
         root: the data folder (:func:`spikebook.data.paths.data_root`).
         quick: the small version.
-        held_out_fraction: neurons of each training set held out (:func:`spikebook.data.spikefinder.split_by_neuron`).
+        held_out_fraction: neurons of each training set held out (:func:`spikebook.data.splits.split_by_neuron`).
         seed: seed of the split.
     """
     root = data_root(root)

@@ -7,7 +7,7 @@ network, keeps the epoch that scores best on *whole held-out neurons*, and saves
   :func:`spikebook.signal.halo_windows` tiles a trace for prediction (core ``window - 2 buffer``, halo
   ``buffer``); the loss sees the central ``window - 2 buffer`` samples (original code: codekansas/spikefinder). Windows
   never straddle two neurons, and a neuron is on one side of a split only
-  (:func:`spikebook.data.spikefinder.split_by_neuron`).
+  (:func:`spikebook.data.splits.split_by_neuron`).
 * :func:`fit_supervised`: Adam, a seeded run, a tqdm bar, early stopping on the official Spikefinder
   correlation of held-out neurons (40 ms bins, :func:`validation_score`), the best state kept.
 * :func:`save_models` / :func:`load_models`: several fits in one file, each with its frozen configurations
