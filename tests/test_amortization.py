@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from spikebook import pretrained
 from spikebook.data.simulate import SimulationConfig, simulate
-from spikebook.experiments import amortization as am
+from spikebook.experiments.amortization import cache, comparison, figures, per_cell
+from spikebook.experiments.amortization.config import FULL_N_STEPS, AmortizationConfig
 from spikebook.recognition import DSF, DSNF, CNNConfig, RecognitionModel, RNNConfig
 from spikebook.training import VimcoConfig
 
@@ -24,17 +26,17 @@ def data():
     return simulate(SimulationConfig(model="SCDF", n_cells=3, n_steps=700), seed=3)
 
 
-def tiny_config(recognition: str = "DSF", **kwargs) -> am.AmortizationConfig:
+def tiny_config(recognition: str = "DSF", **kwargs) -> AmortizationConfig:
     network = TINY_CNN if recognition == "DSF" else TINY_RNN
     defaults = {"recognition": recognition, "n_cells": 2, "n_steps": 3, "eval_every": 2, "training": TINY_VIMCO,
                 "heldout_steps": 200, "network": network, "n_samples": 2}
-    return am.AmortizationConfig(**(defaults | kwargs))
+    return AmortizationConfig(**(defaults | kwargs))
 
 
 def test_split_cell_is_a_disjoint_cover_of_one_cells_traces():
     r, c, t, h = 3, 4, 50, 12
     f = torch.arange(r * c * t, dtype=torch.float32).reshape(r, c, t)  # every value unique
-    split = am.split_cell(f, cell=2, heldout_steps=h)
+    split = per_cell.split_cell(f, cell=2, heldout_steps=h)
     assert split.train.shape == (r, 1, t - h) and split.heldout.shape == (r, 1, h)
     assert split.train_bins == range(t - h) and split.heldout_bins == range(t - h, t)
     assert set(split.train_bins).isdisjoint(split.heldout_bins)
@@ -49,20 +51,20 @@ def test_split_cell_is_a_disjoint_cover_of_one_cells_traces():
 @pytest.mark.parametrize(("cell", "heldout"), [(4, 10), (-1, 10), (0, 0), (0, 50)])
 def test_split_cell_rejects_bad_arguments(cell, heldout):
     with pytest.raises(ValueError):
-        am.split_cell(torch.zeros(3, 4, 50), cell, heldout)
+        per_cell.split_cell(torch.zeros(3, 4, 50), cell, heldout)
 
 
 def test_per_cell_fit_trains_only_on_the_cells_first_bins(data, monkeypatch):
     seen = []
-    real_fit = am.fit_vimco
+    real_fit = per_cell.fit_vimco
 
     def spy(recognition, generative, traces, config, **kwargs):
         seen.append((traces.clone(), kwargs["validation"].clone(), config, generative.alpha.shape))
         return real_fit(recognition, generative, traces, config, **kwargs)
 
-    monkeypatch.setattr(am, "fit_vimco", spy)
+    monkeypatch.setattr(per_cell, "fit_vimco", spy)
     config = tiny_config()
-    am.fit_single_cell(data.fluorescence, 1, config)
+    per_cell.fit_single_cell(data.fluorescence, 1, config)
     ((traces, validation, vimco, n_cells),) = seen
     f = data.fluorescence
     torch.testing.assert_close(traces, f[:, 1:2, :500])
@@ -73,26 +75,26 @@ def test_per_cell_fit_trains_only_on_the_cells_first_bins(data, monkeypatch):
 
 
 def test_config_takes_the_recipes_hyper_parameters_unless_told():
-    config = am.AmortizationConfig(n_steps=7, eval_every=5)
+    config = AmortizationConfig(n_steps=7, eval_every=5)
     assert config.pretrained_name == "dsf-scdf-60hz"
-    recipe = am.pretrained.RECIPES["dsf-scdf-60hz"]
+    recipe = pretrained.RECIPES["dsf-scdf-60hz"]
     assert config.per_cell_training == VimcoConfig(**{**recipe.training.__dict__, "n_steps": 7, "eval_every": 5})
     assert config.per_cell_heldout_steps == recipe.heldout_steps
-    dsnf = am.AmortizationConfig(recognition="DSNF")
+    dsnf = AmortizationConfig(recognition="DSNF")
     assert dsnf.pretrained_name == "dsnf-scdf-60hz"
-    assert dsnf.per_cell_training.k_samples == am.pretrained.RECIPES["dsnf-scdf-60hz"].training.k_samples
+    assert dsnf.per_cell_training.k_samples == pretrained.RECIPES["dsnf-scdf-60hz"].training.k_samples
     with pytest.raises(ValueError, match="RNNConfig"):
-        am.AmortizationConfig(recognition="DSNF", network=TINY_CNN)
+        AmortizationConfig(recognition="DSNF", network=TINY_CNN)
     with pytest.raises(ValueError, match="n_cells"):
-        am.AmortizationConfig(n_cells=0)
+        AmortizationConfig(n_cells=0)
 
 
 def test_per_cell_budget_defaults_to_the_models_full_steps():
-    assert am.AmortizationConfig().n_steps == am.FULL_N_STEPS["DSF"] == 2_000
-    assert am.AmortizationConfig(recognition="DSNF").n_steps == am.FULL_N_STEPS["DSNF"] == 400
-    assert am.AmortizationConfig(recognition="DSNF", n_steps=9).per_cell_training.n_steps == 9
+    assert AmortizationConfig().n_steps == FULL_N_STEPS["DSF"] == 2_000
+    assert AmortizationConfig(recognition="DSNF").n_steps == FULL_N_STEPS["DSNF"] == 400
+    assert AmortizationConfig(recognition="DSNF", n_steps=9).per_cell_training.n_steps == 9
     with pytest.raises(ValueError, match="n_steps"):
-        am.AmortizationConfig(n_steps=0)
+        AmortizationConfig(n_steps=0)
 
 
 class _Oracle(RecognitionModel):
@@ -109,9 +111,9 @@ class _Oracle(RecognitionModel):
 def test_cell_correlation_known_answers():
     spikes = (torch.rand(3, 400) < 0.05).float()
     spikes[:, 0] = 1.0
-    np.testing.assert_allclose(am.cell_correlation(_Oracle(spikes), torch.zeros(3, 400), spikes), 1.0)
+    np.testing.assert_allclose(per_cell.cell_correlation(_Oracle(spikes), torch.zeros(3, 400), spikes), 1.0)
     shifted = torch.roll(spikes, 1, dims=-1)  # one bin late: no credit at 60 Hz without binning
-    r = am.cell_correlation(_Oracle(shifted), torch.zeros(3, 400), spikes)
+    r = per_cell.cell_correlation(_Oracle(shifted), torch.zeros(3, 400), spikes)
     assert r.shape == (3,) and (r < 0.3).all()
 
 
@@ -119,14 +121,14 @@ def test_cell_correlation_known_answers():
 def test_tiny_run_returns_the_expected_table(recognition, data, tmp_path):
     config = tiny_config(recognition)
     amortized = DSF(TINY_CNN) if recognition == "DSF" else DSNF(TINY_RNN)
-    result = am.run_amortization(amortized, data, config, amortized_steps=11, progress=False)
+    result = comparison.run_amortization(amortized, data, config, amortized_steps=11, progress=False)
 
     assert [s.cell for s in result.scores] == [0, 1]
     for score in result.scores:
         assert -1 <= score.amortized <= 1 and -1 <= score.single_cell <= 1
         assert score.best_step in (0, 2, 3) and score.train_seconds > 0
     # the amortized arm is the given network applied as is
-    expected = am.cell_correlation(amortized, data.fluorescence[:, 1], data.spikes[:, 1], 2, config.seed).mean()
+    expected = per_cell.cell_correlation(amortized, data.fluorescence[:, 1], data.spikes[:, 1], 2, config.seed).mean()
     assert math.isclose(result.scores[1].amortized, expected, rel_tol=1e-9)
 
     amortized_cost, single_cost = result.costs
@@ -136,10 +138,10 @@ def test_tiny_run_returns_the_expected_table(recognition, data, tmp_path):
     assert amortized_cost.training_seconds == pytest.approx(11 * single_cost.training_seconds / 6)
     assert {c.recognition for c in result.costs} == {recognition}
 
-    am.save_result(result, tmp_path, stem="amortization_test")
-    assert am.load_result(tmp_path, stem="amortization_test") == result
-    assert am.load_result(tmp_path, stem="missing") is None
-    fig = am.plot_amortization(result, title="tiny")
+    cache.save_result(result, tmp_path, stem="amortization_test")
+    assert cache.load_result(tmp_path, stem="amortization_test") == result
+    assert cache.load_result(tmp_path, stem="missing") is None
+    fig = figures.plot_amortization(result, title="tiny")
     means = f"amortized {np.mean(result.column('amortized')):.2f}"
     assert means in fig.axes[0].get_title()
 
@@ -148,7 +150,7 @@ def test_warm_start_copies_the_network_and_leaves_it_untouched(data):
     config = tiny_config()
     start = DSF(TINY_CNN)
     before = {k: v.clone() for k, v in start.state_dict().items()}
-    fit = am.fit_single_cell(data.fluorescence, 0, config, init=start)
+    fit = per_cell.fit_single_cell(data.fluorescence, 0, config, init=start)
     assert fit.recognition is not start
     for k, v in start.state_dict().items():
         torch.testing.assert_close(v, before[k])
@@ -161,12 +163,12 @@ def test_scores_do_not_depend_on_workers_or_order(data):
     """Each per-cell fit is seeded by its cell alone: parallel, sequential and single-cell runs agree."""
     config = tiny_config("DSF")
     amortized = DSF(TINY_CNN)
-    sequential = am.run_amortization(amortized, data, config, amortized_steps=11, progress=False)
-    parallel = am.run_amortization(amortized, data, config, amortized_steps=11, progress=False, workers=2)
+    sequential = comparison.run_amortization(amortized, data, config, amortized_steps=11, progress=False)
+    parallel = comparison.run_amortization(amortized, data, config, amortized_steps=11, progress=False, workers=2)
     for field in ("amortized", "single_cell", "best_step"):
         np.testing.assert_allclose(parallel.column(field), sequential.column(field), rtol=1e-6)
-    alone = am.fit_single_cell(data.fluorescence, 1, config)
-    r = am.cell_correlation(alone.recognition, data.fluorescence[:, 1], data.spikes[:, 1], 2, config.seed)
+    alone = per_cell.fit_single_cell(data.fluorescence, 1, config)
+    r = per_cell.cell_correlation(alone.recognition, data.fluorescence[:, 1], data.spikes[:, 1], 2, config.seed)
     assert math.isclose(sequential.scores[1].single_cell, r.mean(), rel_tol=1e-6)
     with pytest.raises(ValueError, match="workers"):
-        am.run_amortization(amortized, data, config, amortized_steps=11, workers=0)
+        comparison.run_amortization(amortized, data, config, amortized_steps=11, workers=0)
