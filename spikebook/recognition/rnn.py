@@ -7,16 +7,17 @@ References:
     Speiser et al. (2017). Fast amortized inference of neural activity from calcium imaging data with
     variational autoencoders. NeurIPS 30, §2.3.
 
+The model and its one eager, differentiable per-step loop live here; the GRU weight folding it shares with
+the compiled inference path, and that path itself, live in :mod:`spikebook.recognition.gru`.
+
 Taught in: book chapter "Amortized variational inference".
 """
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -32,156 +33,12 @@ from spikebook.recognition.base import (
     logistic_thresholds,
 )
 from spikebook.recognition.cnn import TemporalCNN, _check_positive_odd, _validate_layers
+from spikebook.recognition.gru import BLOCK, Folded, compiled_backward, compiled_marginals, fold_forward
+from spikebook.validate import finite, positive_int
 
 __all__ = ["DSNF", "RNNConfig"]
 
 _Out = TypeVar("_Out")
-
-# Input projections of the forward cell are computed for this many time steps at once, outside the
-# per-step loop: big enough for efficient matmuls, small enough that the block stays cache-sized even
-# with n * B = 500 rows (PERF.md).
-_BLOCK = 64
-
-
-# Time steps per call of the compiled marginal sampler (unrolled inside one compiled graph, so the
-# per-call overhead is shared by this many steps).
-_UNROLL = 8
-
-
-class _GRUFold(NamedTuple):
-    """A torch GRU's weights rewritten for the state g = (h + 1) / 2 (see :func:`_fold_gru`)."""
-
-    w_ih: Tensor  # (3H, D): input weights
-    b_ih: Tensor  # (3H,)
-    w_hh: Tensor  # (3H, H): recurrent weights on g
-    b_hh: Tensor  # (3H,): their bias on g
-    b_h0: Tensor  # (3H,): the recurrent input at h = 0
-
-    def compiled_biases(self) -> tuple[Tensor, Tensor]:
-        """The biases of the compiled steps, ``(b_in, b_n)``, whose matmul carries none.
-
-        ``b_in`` is the input bias plus the r and z gates' recurrent bias; ``b_n`` is the candidate gate's
-        recurrent bias, which the reset gate multiplies (so it cannot move into the input term).
-        """
-        b_rz, b_n = self.b_hh.split([2 * self.w_hh.shape[1], self.w_hh.shape[1]])
-        return self.b_ih + torch.cat([b_rz, torch.zeros_like(b_n)]), b_n
-
-
-def _fold_gru(weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, bias_hh: Tensor) -> _GRUFold:
-    """Rewrite a torch GRU (gate order r, z, n) so that a step needs sigmoids only.
-
-    tanh(x) = 2σ(2x) − 1, and torch's CPU sigmoid is ~6× faster than its tanh. Carrying
-    g = (h + 1) / 2 instead of h turns the update h' = (1 − z)·tanh(x) + z·h into
-    g' = (1 − z)·σ(2x) + z·g: no tanh and no extra ops. The factor 2 on the candidate gate's rows and
-    the shift h = 2g − 1 go into the weights, once per call: W h + b = (2W) g + (b − W 1).
-    """
-    H = weight_hh.shape[1]
-    two = torch.ones(3 * H, dtype=weight_hh.dtype, device=weight_hh.device)
-    two[2 * H :] = 2.0
-    w_hh = weight_hh * two.unsqueeze(1)  # the recurrent weights on h
-    b_h0 = bias_hh * two
-    return _GRUFold(weight_ih * two.unsqueeze(1), bias_ih * two, 2.0 * w_hh, b_h0 - w_hh.sum(1), b_h0)
-
-
-class _Folded(NamedTuple):
-    """The forward cell and output layer as the loops use them (see :meth:`DSNF._folded`)."""
-
-    cell: _GRUFold  # its w_ih is (3H, D + 1): D columns on c_t, the last on the fed-back spike s_{t-1}
-    w_oc: Tensor  # (D,): output weights on c_t
-    b_o: Tensor  # (1,): output bias
-    w_rec: Tensor  # (1 + 3H, H): [output weights | recurrent weights], both on g = (h + 1) / 2
-    b_rec: Tensor  # (1 + 3H,): its bias
-    b_h: Tensor  # (1 + 3H,): the same product at h = 0 (the gates' recurrent input at t = 1)
-
-
-def _forward_steps(
-    g: Tensor, gh: Tensor, s: Tensor, gi: Tensor, lo: Tensor, thresholds: Tensor,
-    w_rec_t: Tensor, w_is: Tensor, b_n: Tensor,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """``U`` sampling steps of the forward GRU (rows × units layout) and the mean of q(s_t = 1 | f, s_<t).
-
-    The arithmetic of :meth:`DSNF._loop` (same folded weights), written for :func:`torch.compile`: one
-    fused kernel per step for the gates and the sample, one matmul ``g_t @ w_rec_t``.
-
-    Args:
-        g: :math:`g_{t-1} = (h_{t-1} + 1) / 2`, shape ``(n, B, H)``.
-        gh: The recurrent gate inputs for step t (``(g_{t-1} @ w_rec_t)[..., 1:]``), ``(n, B, 3H)``.
-        s: :math:`s_{t-1}`, shape ``(n, B)``.
-        gi: Input terms of steps t … t + U − 1 with the biases of the r and z gates in, ``(U, B, 3H)``.
-        lo: Output-logit terms on :math:`c_t` with every bias in, ``(U, B)``.
-        thresholds: Logistic thresholds, ``(U, n, B)``.
-        w_rec_t: ``w_rec`` transposed, ``(H, 1 + 3H)``, in the matmul's dtype.
-        w_is: ``(3H,)``.
-        b_n: The candidate gate's recurrent bias (``b_rec``'s, inside the reset gate's product), ``(H,)``.
-
-    Returns:
-        ``(g, gh, s, probs)`` after the U steps; ``probs`` is ``(U, B)``, the sample mean of σ(ℓ_t).
-    """
-    n, B, H = g.shape
-    w_r, w_z, w_n = w_is.split(H)
-    s = s.unsqueeze(-1)  # (n, B, 1)
-    probs = []
-    for gi_t, lo_t, d_t in zip(gi.unbind(0), lo.unbind(0), thresholds.unbind(0)):
-        # Gate by gate, so that the whole update is one pass over (n, B, H) (a shared (n, B, 3H) input
-        # term would be written out and read back: ~10% slower).
-        r = torch.sigmoid(gi_t[..., :H] + s * w_r + gh[..., :H])
-        z = torch.sigmoid(gi_t[..., H : 2 * H] + s * w_z + gh[..., H : 2 * H])
-        cand = torch.sigmoid(gi_t[..., 2 * H :] + s * w_n + r * (gh[..., 2 * H :] + b_n))
-        g = cand + z * (g - cand)
-        rec = torch.mm(g.reshape(n * B, H).to(w_rec_t.dtype), w_rec_t).to(g.dtype).view(n, B, -1)
-        logit = lo_t + rec[..., 0]  # (n, B)
-        s = (logit > d_t).to(g.dtype).unsqueeze(-1)
-        gh = rec[..., 1:]
-        probs.append(torch.sigmoid(logit).mean(0))
-    return g, gh, s.squeeze(-1), torch.stack(probs)
-
-
-def _gru_steps(g: Tensor, gi: Tensor, w_hh_t: Tensor, b_n: Tensor) -> tuple[Tensor, Tensor]:
-    """``U`` steps of a deterministic GRU (rows × units layout, for :func:`torch.compile`): DS-NF's backward GRU.
-
-    The state is g = (h + 1) / 2 and the weights are folded by :func:`_fold_gru`, as for the forward cell.
-
-    Args:
-        g: :math:`(h_{t-1} + 1) / 2`, shape ``(B, H)``.
-        gi: Input terms of U steps with the biases of the r and z gates in, ``(U, B, 3H)``.
-        w_hh_t: Recurrent weights for g, ``(H, 3H)``; their bias for g is in ``gi`` (r, z) and ``b_n``.
-        b_n: The candidate gate's recurrent bias, inside the reset gate's product, ``(H,)``.
-
-    Returns:
-        ``(g, h)``: the last state and the U hidden states :math:`h_t = 2 g_t - 1`, ``(U, B, H)``.
-    """
-    H = g.shape[1]
-    out = []
-    for gi_t in gi.unbind(0):
-        gh = torch.mm(g, w_hh_t)
-        r = torch.sigmoid(gi_t[:, :H] + gh[:, :H])
-        z = torch.sigmoid(gi_t[:, H : 2 * H] + gh[:, H : 2 * H])
-        cand = torch.sigmoid(gi_t[:, 2 * H :] + r * (gh[:, 2 * H :] + b_n))
-        g = cand + z * (g - cand)
-        out.append(2.0 * g - 1.0)
-    return g, torch.stack(out)
-
-
-@functools.cache
-def _compiled_gru_steps() -> Callable[..., tuple[Tensor, Tensor]]:
-    """:func:`_gru_steps` through :func:`torch.compile`, built on first use (never on import)."""
-    return torch.compile(_gru_steps)
-
-
-@functools.cache
-def _compiled_forward_steps() -> Callable[..., tuple[Tensor, Tensor, Tensor, Tensor]]:
-    """:func:`_forward_steps` through :func:`torch.compile`, built on first use (never on import)."""
-    return torch.compile(_forward_steps)
-
-
-def _pad_to_unroll(x: Tensor) -> Tensor:
-    """Zero-pad dim 0 (time) to a multiple of :data:`_UNROLL`, contiguous, for the compiled steps.
-
-    Padded steps come after every real one in the loop's direction, so they change no kept output (the
-    callers drop theirs). Contiguous because the fused kernels are ~20% slower on strided inputs, and
-    ``F.pad`` keeps its input's strides.
-    """
-    return F.pad(x, (0, 0) * (x.dim() - 1) + (0, -x.shape[0] % _UNROLL)).contiguous()
 
 
 @dataclass(frozen=True)
@@ -212,13 +69,10 @@ class RNNConfig:
         _validate_layers(self, self.filters, self.widths)
         _check_positive_odd("feature_width", self.feature_width)
         for name in ("n_features", "n_backward", "n_forward"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            object.__setattr__(self, name, positive_int(getattr(self, name), name))
         if not self.negative_slope >= 0:
             raise ValueError(f"negative_slope must be ≥ 0, got {self.negative_slope}")
-        if not math.isfinite(self.out_bias):
-            raise ValueError(f"out_bias must be finite, got {self.out_bias}")
+        finite(self.out_bias, "out_bias")
 
 
 class DSNF(RecognitionModel):
@@ -251,17 +105,16 @@ class DSNF(RecognitionModel):
     time only. :meth:`log_prob` is computed by teacher forcing (the given spikes are fed back instead
     of samples) through the *same* per-step code, so both define one distribution.
 
-    Speed notes (PERF.md): per step one matmul computes :math:`h_t [w_h \\mid W_{hh}^\\top]`, i.e. the
+    Speed notes: per step one matmul computes :math:`h_t [w_h \\mid W_{hh}^\\top]`, i.e. the
     logit of step t and the hidden-gate pre-activations of step t + 1; input projections of
     :math:`c_t` are precomputed for blocks of time steps; per-step tensors come from ``unbind`` (indexing
     ``x[t]`` in the loop would make autograd allocate a full-size zero tensor per step); the candidate
-    gate uses :math:`\\tanh x = 2\\sigma(2x) - 1` because torch's CPU tanh is ~6× slower than its
-    sigmoid (the algebra is folded into the weights, see ``_fold_gru``). The backward
-    GRU is ``nn.GRU``, slow on CPU for long traces (~14 ms per 10,000-step trace at batch 50, one thread).
-    ``marginals(..., compiled=True)`` runs both recurrences as :func:`torch.compile`-d blocks of
-    :data:`_UNROLL` steps (:func:`_gru_steps`, :func:`_forward_steps`) in rows × units layout: one fused
-    gate kernel and one matmul per step: 1.4–1.8× faster than the eager loops for 50 traces on 2 CPU
-    cores, 2× for one trace (chapter "Speed"). Training and :meth:`log_prob` keep the eager loop (autograd).
+    gate uses :math:`\\tanh x = 2\\sigma(2x) - 1` because torch's CPU tanh is much slower than its
+    sigmoid (the algebra is folded into the weights, :func:`~spikebook.recognition.gru.fold_gru`). The
+    backward GRU is ``nn.GRU``, slow on CPU for long traces. ``marginals(..., compiled=True)`` runs both
+    recurrences as :func:`torch.compile`-d blocks of steps in rows × units layout, one fused gate kernel
+    and one matmul per step (:mod:`spikebook.recognition.gru`; chapter "Speed"). Training and
+    :meth:`log_prob` keep the eager loop (autograd).
 
     Shapes: ``f`` is ``(B, T)``; samples ``(n, B, T)``; log-probabilities ``(n, B)``; marginals
     ``(B, T)``. No normalisation happens inside the network: pass ΔF/F-like traces.
@@ -320,29 +173,10 @@ class DSNF(RecognitionModel):
         # The GRU in f's dtype: under CPU autocast it would cast its weights at every time step.
         with torch.autocast(f.device.type, enabled=False):
             if compiled:
-                b = self._compiled_backward(x)
+                b = compiled_backward(self.backward_rnn, x)
             else:
                 b = self.backward_rnn(x.flip(1))[0].flip(1)  # (B, T, n_backward), b_t sees f_t ... f_T
         return torch.cat([x, b], dim=-1)
-
-    def _compiled_backward(self, x: Tensor) -> Tensor:
-        """The backward GRU of :meth:`_context` as compiled blocks of :func:`_gru_steps` (no autograd)."""
-        B, T, _ = x.shape
-        H, rnn = self.config.n_backward, self.backward_rnn
-        fold = _fold_gru(rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0)
-        b_in, b_n = fold.compiled_biases()
-        w_hh_t = fold.w_hh.t().contiguous()  # (H, 3H)
-        g = x.new_full((B, H), 0.5)  # b_{T+1} = 0
-        steps = _compiled_gru_steps()
-        hs: list[Tensor] = []
-        x_rev = x.flip(1)
-        for t0 in range(0, T, _BLOCK):  # input projections per block of steps, as in _loop
-            L = min(_BLOCK, T - t0)
-            gi = _pad_to_unroll(F.linear(x_rev[:, t0 : t0 + L], fold.w_ih, b_in).transpose(0, 1))  # (L+, B, 3H)
-            for u in range(0, L, _UNROLL):
-                g, h = steps(g, gi[u : u + _UNROLL], w_hh_t, b_n)
-                hs.append(h[: L - u])
-        return torch.cat(hs).flip(0).transpose(0, 1)  # (B, T, H), b_t sees f_t ... f_T
 
     # ---------------------------------------------------------------- the one per-step loop
     def _run(self, loop: Callable[..., _Out], ctx: Tensor, *args: object) -> _Out:
@@ -358,23 +192,9 @@ class DSNF(RecognitionModel):
         with torch.autocast(dev, enabled=False):
             return loop(ctx, *args, low)
 
-    def _folded(self) -> _Folded:
-        """The forward cell's weights rearranged for the per-step loops (no new parameters).
-
-        The cell as :func:`_fold_gru` gives it, and the output layer's weights on :math:`h_t` stacked on
-        its recurrent weights: one matmul per step, ``w_rec @ g_t + b_rec``, gives [logit part of step t |
-        gates of t + 1].
-        """
-        D = self.n_context
-        w_out = self.out.weight[0]
-        cell = _fold_gru(self.cell.weight_ih, self.cell.weight_hh, self.cell.bias_ih, self.cell.bias_hh)
-        w_oh = w_out[D:]  # on h: 2 w_oh on g, and −Σ w_oh into the bias
-        return _Folded(
-            cell=cell, w_oc=w_out[:D], b_o=self.out.bias,
-            w_rec=torch.cat([2.0 * w_oh.unsqueeze(0), cell.w_hh]),
-            b_rec=torch.cat([-w_oh.sum(0, keepdim=True), cell.b_hh]),
-            b_h=torch.cat([w_oh.new_zeros(1), cell.b_h0]),
-        )
+    def _folded(self) -> Folded:
+        """The forward cell and output layer rearranged for the per-step loops (:func:`fold_forward`)."""
+        return fold_forward(self.cell, self.out)
 
     def _loop(
         self, ctx: Tensor, drive: Tensor, teacher_forced: bool, low: torch.dtype | None
@@ -400,7 +220,7 @@ class DSNF(RecognitionModel):
             w_rec, b_rec = w_rec.to(low), b_rec.to(low)
         # Rows are kept *transposed*, units × (n, B): every gate is then a contiguous block of rows of
         # the matmul's output, and the sample-independent input terms (3H, 1, B) broadcast over the n
-        # samples without being copied n times (~2× faster per step than rows × units; PERF.md).
+        # samples without being copied n times (faster per step than rows × units).
         g = ctx.new_full((H, N), 0.5)  # h_0 = 0
         s = ctx.new_zeros(1, n, B)  # s_0 = 0: no spike before the trace
         gh_rz, gh_n = w.b_h[1:].view(3 * H, 1, 1).expand(3 * H, n, B).contiguous().split([2 * H, H])  # h_0 = 0
@@ -408,7 +228,7 @@ class DSNF(RecognitionModel):
         logits: list[Tensor] = []
         spikes: list[Tensor] = []
         drive = drive.permute(2, 0, 1).unsqueeze(1)  # (T, 1, n, B)
-        for ctx_blk, drive_blk in zip(ctx.split(_BLOCK, dim=1), drive.split(_BLOCK, dim=0)):
+        for ctx_blk, drive_blk in zip(ctx.split(BLOCK, dim=1), drive.split(BLOCK, dim=0)):
             # Input projections for the whole block, once per trace (not per sample).
             gi_blk = F.linear(ctx_blk, w.cell.w_ih[:, :-1], w.cell.b_ih).permute(1, 2, 0).unsqueeze(2)  # (L, 3H, 1, B)
             gi_rz_blk, gi_n_blk = gi_blk.contiguous().split([2 * H, H], dim=1)
@@ -520,9 +340,9 @@ class DSNF(RecognitionModel):
             n_samples: Number of sampled trains to average over.
             generator: Source of randomness.
             compiled: Run the backward GRU and the sampling loop as :func:`torch.compile`-d blocks of
-                steps (:func:`_gru_steps`, :func:`_forward_steps`: the same arithmetic in a rows × units
-                layout with one fused kernel per step): 1.4–2× faster on CPU once compiled, which takes
-                tens of seconds per new batch shape and needs a C++ compiler. The same thresholds are
+                steps (:func:`~spikebook.recognition.gru.compiled_marginals`: the same arithmetic in a
+                rows × units layout with one fused kernel per step): faster on CPU once compiled, which
+                takes tens of seconds per new batch shape and needs a C++ compiler. The same thresholds are
                 drawn, so the samples are those of the eager loop up to float rounding (a spike flips
                 only where a logit lies within rounding of its threshold).
 
@@ -539,28 +359,5 @@ class DSNF(RecognitionModel):
             return self._run(self._compiled_marginals, self._context(f, compiled=True), thresholds)
 
     def _compiled_marginals(self, ctx: Tensor, thresholds: Tensor, low: torch.dtype | None) -> Tensor:
-        """:meth:`marginals` with ``compiled=True``: blocks of :data:`_UNROLL` :func:`_forward_steps`."""
-        n, B, T = thresholds.shape
-        H = self.config.n_forward
-        w = self._folded()
-        w_rec_t = w.w_rec.t().to(low or ctx.dtype).contiguous()  # (H, 1 + 3H)
-        w_is = w.cell.w_ih[:, -1].contiguous()
-        # The matmul carries no bias: b_rec goes into the per-step input terms (computed once per trace).
-        b_in, b_n = w.cell.compiled_biases()
-        b_lo = w.b_o + w.b_rec[0]
-        g = ctx.new_full((n, B, H), 0.5)  # h_0 = 0
-        gh = torch.mm(g.view(n * B, H).to(w_rec_t.dtype), w_rec_t).to(ctx.dtype).view(n, B, -1)[..., 1:]
-        s = ctx.new_zeros(n, B)  # s_0 = 0
-        steps = _compiled_forward_steps()
-        probs: list[Tensor] = []
-        for t0 in range(0, T, _BLOCK):
-            ctx_blk = ctx[:, t0 : t0 + _BLOCK]
-            L = ctx_blk.shape[1]
-            gi = _pad_to_unroll(F.linear(ctx_blk, w.cell.w_ih[:, :-1], b_in).transpose(0, 1))  # (L+, B, 3H)
-            lo = _pad_to_unroll(F.linear(ctx_blk, w.w_oc.unsqueeze(0), b_lo)[..., 0].t())  # (L+, B)
-            d = _pad_to_unroll(thresholds[..., t0 : t0 + L].permute(2, 0, 1))  # (L+, n, B)
-            for u in range(0, L, _UNROLL):
-                g, gh, s, p = steps(g, gh, s, gi[u : u + _UNROLL], lo[u : u + _UNROLL], d[u : u + _UNROLL],
-                                    w_rec_t, w_is, b_n)
-                probs.append(p[: L - u])
-        return torch.cat(probs).t()  # (B, T)
+        """:meth:`marginals` with ``compiled=True`` (:func:`~spikebook.recognition.gru.compiled_marginals`)."""
+        return compiled_marginals(self._folded(), ctx, thresholds, low)
