@@ -58,8 +58,10 @@ def test_other_seeds_are_saved_beside_the_entry(checkpoint_dir):
     assert not torch.allclose(zero.recognition.marginals(f), one.recognition.marginals(f))
     with pytest.raises(FileNotFoundError, match="--quick --seed 2"):
         pretrained.load("dsf-scdf-60hz", quick=True, seed=2)
-    for bad in (-1, 1.0, True):
-        with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        pretrained.checkpoint_path("dsf-scdf-60hz", seed=-1)
+    for bad in (1.0, True):
+        with pytest.raises(TypeError, match="seed must be a non-negative int"):
             pretrained.checkpoint_path("dsf-scdf-60hz", seed=bad)
     with pytest.raises(ValueError, match="no seed runs"):
         pretrained.load("attended-inception-spikefinder", seed=1)
