@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch.func import functional_call
 
 from spikebook.baselines import foopsi_rr, remove_bap
 from spikebook.data.simulate import DendriticConfig, simulate_dendritic
-from spikebook.experiments import dendrites
+from spikebook.experiments.dendrites import cache, fitting, table
+from spikebook.experiments.dendrites.config import QUICK
 from spikebook.generative import SCDF, SCF, BernoulliPrior, Dendritic, join_events, split_events
 from spikebook.generative.constraints import shared_ndims
 from spikebook.recognition import DSFDEN, CNNConfig
@@ -258,34 +260,41 @@ def test_foopsi_rr_removes_the_bap_of_a_linear_model():
 # --- experiment ----------------------------------------------------------------------------------
 
 
-def test_experiment_quick_run_and_summary():
+def test_experiment_quick_run_summary_and_cache(tmp_path):
     config = dataclasses.replace(
-        dendrites.QUICK, data=DendriticConfig(n_cells=2, n_spines=2, n_steps=800),
-        training=dataclasses.replace(dendrites.QUICK.training, n_steps=2, eval_every=1, k_samples=4, batch_size=2),
+        QUICK, data=DendriticConfig(n_cells=2, n_spines=2, n_steps=800),
+        training=dataclasses.replace(QUICK.training, n_steps=2, eval_every=1, k_samples=4, batch_size=2),
         sleep_steps=2, sleep_batch=2, sleep_len=100, network=SMALL_CNN,
     )
-    result = dendrites.run(config, progress=False)
-    assert set(result.cells["method"]) == set(dendrites.METHODS)
+    result = table.run(config, progress=False)
+    assert set(result.cells["method"]) == set(table.METHODS)
     assert len(result.summary) == 4 and (result.summary["n_cells"] == 2).all()
     assert result.example["DS-F-DEN"].shape == result.example["fluorescence"].shape == (3, 720)
     assert len(result.spines) == 4
-    table = dendrites.format_summary(result.summary)
-    assert list(table["method"]) == list(dendrites.METHODS)
+    shown = table.format_summary(result.summary)
+    assert list(shown["method"]) == list(table.METHODS)
+    assert cache.load_cached(tmp_path) is None
+    cache.save(result, tmp_path)
+    loaded = cache.load_cached(tmp_path)
+    for name in ("cells", "summary", "spines"):
+        pd.testing.assert_frame_equal(getattr(loaded, name), getattr(result, name), check_dtype=False, rtol=1e-5)
+    assert loaded.example.keys() == result.example.keys()
+    np.testing.assert_allclose(loaded.example["DS-F-DEN"], result.example["DS-F-DEN"], rtol=1e-6)
 
 
 def test_fit_cell_depends_on_its_seed_alone_and_keeps_the_callers_stream():
     config = dataclasses.replace(
-        dendrites.QUICK, data=DendriticConfig(n_cells=1, n_spines=2, n_steps=400),
-        training=dataclasses.replace(dendrites.QUICK.training, n_steps=2, eval_every=1, k_samples=4, batch_size=2),
+        QUICK, data=DendriticConfig(n_cells=1, n_spines=2, n_steps=400),
+        training=dataclasses.replace(QUICK.training, n_steps=2, eval_every=1, k_samples=4, batch_size=2),
         sleep_steps=2, final_sleep_steps=1, sleep_batch=2, sleep_len=100, network=SMALL_CNN,
     )
     f = simulate_dendritic(config.data, seed=0).fluorescence[0]
     torch.manual_seed(1)
-    first = dendrites.fit_cell(f, config, seed=3)[0]
+    first = fitting.fit_cell(f, config, seed=3)[0]
     after_fit = torch.rand(3)
     torch.manual_seed(1)
     torch.testing.assert_close(after_fit, torch.rand(3), rtol=0, atol=0)  # the caller's stream moved on untouched
     torch.rand(7)  # another global state: the fit must not care
-    second = dendrites.fit_cell(f, config, seed=3)[0]
+    second = fitting.fit_cell(f, config, seed=3)[0]
     for a, b in zip(first.parameters(), second.parameters(), strict=True):
         assert torch.equal(a, b)
