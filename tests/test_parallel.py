@@ -28,7 +28,7 @@ def test_serial_runs_in_order_and_lazily():
     assert list(results) == [(0, -1), (1, -2), (2, -3)] and calls == [1, 2, 3]
 
 
-@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
-def test_bad_workers_rejected_before_any_job(workers):
-    with pytest.raises(ValueError, match="workers"):
+@pytest.mark.parametrize(("workers", "error"), [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)])
+def test_bad_workers_rejected_before_any_job(workers, error):
+    with pytest.raises(error, match="workers"):
         map_unordered(math.factorial, [(1,)], workers)

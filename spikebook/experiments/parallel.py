@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from spikebook.validate import positive_int
+
 __all__ = ["map_unordered"]
 
 
@@ -34,10 +36,10 @@ def map_unordered(fn: Callable[..., Any], jobs: Sequence[tuple], workers: int = 
         workers: Processes at once (positive int).
 
     Raises:
-        ValueError: if ``workers`` is not a positive int.
+        TypeError: if ``workers`` is not an int.
+        ValueError: if ``workers`` is below 1.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int, got {workers!r}")  # raised here, not at iteration
+    workers = positive_int(workers, "workers")  # checked here, not at the first iteration
     if workers == 1:
         return ((i, fn(*job)) for i, job in enumerate(jobs))
     return _in_processes(fn, jobs, workers)

@@ -154,8 +154,7 @@ def matmul_gflops(
 
     A ceiling for any convolutional network on the CPU: DS-F cannot take less than
     ``cnn_flops(model) / matmul_gflops()`` nanoseconds per trace (in bfloat16:
-    ``matmul_gflops(dtype=torch.bfloat16)``, about twice the float32 rate on a CPU with AVX-512 BF16,
-    less than it on one without).
+    ``matmul_gflops(dtype=torch.bfloat16)``, faster than float32 only on a CPU with bfloat16 instructions).
 
     Args:
         size: Side of the square matrices.
@@ -199,12 +198,12 @@ def speed_table(
     """Time DS-F, DS-NF (via :func:`spikebook.infer`) and OASIS on the same traces; see the module doc.
 
     The networks are timed with one trace per call (``batch = 1``) and with many traces in one call:
-    ``n_traces`` for DS-F, ``nf_traces`` for DS-NF (~0.1–0.5 s per trace on a CPU; its per-trace time is
-    flat once the batch fills the machine, and the row's note says when fewer than ``n_traces`` were
-    used). OASIS has no batching: it is timed one trace per call, averaged over ``n_traces`` traces
-    (AR(1), the better of a pass before and a pass after the networks) or ``ar2_traces`` (AR(2), ~0.03–0.1
-    s per trace). Every ratio is to that OASIS AR(1) time (its cost varies from trace to trace, so the
-    average over many traces is the fair reference).
+    ``n_traces`` for DS-F, ``nf_traces`` for DS-NF (fewer, as DS-NF is slow; its per-trace time is flat
+    once the batch fills the machine, and the row's note says when fewer than ``n_traces`` were used).
+    OASIS has no batching: it is timed one trace per call, averaged over ``n_traces`` traces (AR(1), the
+    better of a pass before and a pass after the networks) or ``ar2_traces`` (AR(2), slower). Every ratio
+    is to that OASIS AR(1) time (its cost varies from trace to trace, so the average over many traces is
+    the fair reference).
 
     Args:
         n_traces: Traces of the many-trace DS-F row and of the OASIS AR(1) average (500 in §3.2).
@@ -228,7 +227,7 @@ def speed_table(
         precisions: The ``precision`` values of :func:`spikebook.infer` to time the networks with, one set
             of rows each (bfloat16 is fast only where the hardware has it; see :func:`spikebook.infer`).
         nf_compiled: The ``compiled`` values of :func:`spikebook.infer` to time DS-NF with, one pair of
-            rows each. Compilation happens in the untimed warm-up call (tens of seconds per new shape).
+            rows each. Compilation happens in the untimed warm-up call (once per new shape).
 
     Returns:
         One :class:`SpeedRow` per (method, precision, device, batch): DS-F and DS-NF rows per device and
