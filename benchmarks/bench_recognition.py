@@ -49,7 +49,7 @@ def main() -> None:
         rows.append(
             ("DS-F", "marginals, one call", 500, best_time(lambda: dsf.marginals(f500), args.repeats))
         )
-        # PERF.md: activations of ~4 traces x 10k steps stay cache-sized, so feeding 4 at a time is faster.
+        # activations of ~4 traces x 10k steps stay cache-sized, so feeding 4 at a time is faster
         rows.append(
             (
                 "DS-F",
