@@ -157,14 +157,13 @@ class History(NamedTuple):
         train_bound: Mean :math:`L_K` of the training batches since the previous evaluation, in nats
             per scored bin (NaN at step 0).
         heldout_bound: :math:`L_K` on the validation chunks, in nats per scored bin.
-        heldout_se: Its standard error over the validation chunks; NaN where it was not recorded, and
-            empty when a saved history lacks the field.
+        heldout_se: Its standard error over the validation chunks; NaN where it was not recorded.
     """
 
     steps: list[int]
     train_bound: list[float]
     heldout_bound: list[float]
-    heldout_se: Sequence[float] = ()
+    heldout_se: Sequence[float]
 
 
 class FitResult(NamedTuple):
