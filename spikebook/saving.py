@@ -20,6 +20,7 @@ import pickle
 import re
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ import torch
 from spikebook.validate import non_negative_int
 
 __all__ = [
-    "CheckpointError", "check_plain", "checkpoint_name", "load_checkpoint", "save_atomic",
+    "CheckpointError", "check_plain", "checkpoint_name", "load_checkpoint", "replacing", "save_atomic",
 ]
 
 #: Types a checkpoint may hold: what ``torch.load(weights_only=True)`` rebuilds without running code.
@@ -94,6 +95,29 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary file beside ``path`` that replaces it when the block ends, and is removed if it raises.
+
+    Its name is unique in the folder (``os.replace`` needs the same file system), so two writers never share
+    one, and it gets the mode ``open`` would give (``mkstemp`` makes files private). The parent folder is
+    created if needed. Every file spikebook writes for others to read — checkpoints, cached results,
+    downloads — goes through here.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    partial = Path(name)
+    try:
+        yield partial
+        os.chmod(partial, 0o666 & ~_UMASK)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def save_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
     """``torch.save(obj, path)``, written to a temporary file first and then renamed over ``path``.
 
@@ -110,17 +134,8 @@ def save_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
     """
     path = Path(path)
     check_plain(obj)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            torch.save(obj, file)
-        os.chmod(partial, 0o666 & ~_UMASK)  # mkstemp makes it private; give it the mode open() would
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
-        raise
+    with replacing(path) as partial:
+        torch.save(obj, partial)
     return path
 
 

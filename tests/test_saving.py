@@ -106,7 +106,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, monk
     save_atomic({"w": torch.zeros(3)}, path)
 
     def broken_save(obj, file):
-        file.write(b"PK\x03\x04 half a checkpoint")
+        Path(file).write_bytes(b"PK\x03\x04 half a checkpoint")
         raise OSError("disk full")
 
     monkeypatch.setattr(saving.torch, "save", broken_save)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
 from spikebook.data.paths import DATA_ENV_VAR, data_root
+from spikebook.saving import replacing
 
 __all__ = [
     "DATASETS",
@@ -270,11 +270,7 @@ def download(url: str, digest: str, folder: Path, fname: str, overwrite: bool = 
             f"{target} exists but is not the file of {url} (digest {digest}); it was left as it is: move it "
             "away, or pass overwrite=True to replace it"
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{fname}.", suffix=".partial", dir=folder)
-    os.close(handle)
-    partial = Path(name)
-    try:
+    with replacing(target) as partial:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 pooch.HTTPDownloader(progressbar=False, timeout=TIMEOUT_S)(url, str(partial), None)
@@ -285,9 +281,6 @@ def download(url: str, digest: str, folder: Path, fname: str, overwrite: bool = 
                 time.sleep(attempt)
         if not digest_matches(partial, digest):
             raise ValueError(f"hash mismatch for {fname} from {url}: expected {digest}; nothing was kept")
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
     return target
 
 
@@ -374,8 +367,8 @@ def require(name: str, root: str | os.PathLike[str] | None = None, *, progress: 
             raise DataUnavailableError(
                 f"dataset {name!r} ({DATASETS[name][1]}) is not complete in {folder} ({len(missing)} of "
                 f"{len(keys)} files missing, e.g. {missing[0]}) and could not be downloaded ({err}); with a "
-                f"network, run spikebook.data.remote.require({name!r}), or set {DATA_ENV_VAR} to a folder "
-                "that holds it"
+                f"network, run spikebook.data.remote.require({name!r}, {str(folder)!r}), or set {DATA_ENV_VAR} to a "
+                "folder that holds it"
             ) from None
     for key in set(keys) - set(missing):
         if not digest_matches(folder / key, FILES[key].digest):
