@@ -122,15 +122,13 @@ def infer(
         precision: ``"float32"`` (default) or ``"bfloat16"``: run the network under
             :func:`torch.autocast` with bfloat16, so the convolutions (and DS-NF's per-step recurrent
             matmul) compute in bfloat16 while the outputs, the recurrent state and the gate arithmetic
-            stay float32. DS-F runs ~1.7× faster on CPUs with native bfloat16 (AVX-512 BF16 or AMX)
-            and on recent GPUs; *slower* on CPUs without it. Probabilities differ from float32 by
-            ~3e-5 on average (measured on simulated SCF traces: the same correlations to 4 decimals, chapter
-            "Speed").
+            stay float32. Faster on CPUs with native bfloat16 (AVX-512 BF16 or AMX) and on recent GPUs,
+            *slower* on CPUs without it; probabilities differ from float32 in the fifth decimal (chapter
+            "Speed" measures both).
         compiled: DS-NF only (ignored for DS-F, one CNN pass, and the supervised entries): run its backward
             GRU and its sampling loop as :func:`torch.compile`-d blocks of steps (``DSNF.marginals(...,
-            compiled=True)``): on 2 CPU cores 1.4–1.8× faster for 50 traces and 2× for one (chapter
-            "Speed"), after a compilation of tens of seconds per new batch shape (once per process for a
-            long job; needs the C++ compiler torch.compile uses). The
+            compiled=True)``): faster on CPU (chapter "Speed"), after a compilation of tens of seconds per new
+            batch shape (once per process for a long job; needs the C++ compiler torch.compile uses). The
             same random numbers are drawn: probabilities agree with the eager loop to float rounding.
 
     Returns:
