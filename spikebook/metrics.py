@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from spikebook.validate import rate_hz
+from spikebook.validate import positive, positive_int, rate_hz
 
 __all__ = [
     "SpikefinderSummary",
@@ -56,14 +56,6 @@ def as_numpy(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def _check_factor(factor: Any) -> int:
-    """Return ``factor`` as an int, or raise ValueError unless it is a positive whole number."""
-    ok = isinstance(factor, (int, float, np.integer, np.floating)) and not isinstance(factor, bool)
-    if not ok or not np.isfinite(factor) or int(factor) != factor or factor < 1:
-        raise ValueError(f"factor must be a positive integer, got {factor!r}")
-    return int(factor)
-
-
 def bin_sum(x: Any, factor: int, axis: int = -1) -> np.ndarray:
     r"""Sum non-overlapping blocks of ``factor`` samples along time, dropping an incomplete last block.
 
@@ -83,7 +75,8 @@ def bin_sum(x: Any, factor: int, axis: int = -1) -> np.ndarray:
         Block sums, float64, same shape as ``x`` except ``T // factor`` on ``axis`` (0 if ``T < factor``).
 
     Raises:
-        ValueError: If ``factor`` is not a positive integer.
+        TypeError: If ``factor`` is not an int.
+        ValueError: If ``factor < 1``.
 
     References:
         Berens et al. 2018, PLoS Comput Biol 14(5):e1006157, "Community-based benchmarking improves spike
@@ -91,7 +84,7 @@ def bin_sum(x: Any, factor: int, axis: int = -1) -> np.ndarray:
 
     Taught in: book chapter 'Spikefinder and how it is scored'.
     """
-    factor = _check_factor(factor)
+    factor = positive_int(factor, "factor")
     x = np.moveaxis(as_numpy(x), axis, -1)
     n_bins = x.shape[-1] // factor
     blocks = x[..., : n_bins * factor].reshape(*x.shape[:-1], n_bins, factor)
@@ -118,6 +111,7 @@ def bin_factor(fs: float, bin_s: float) -> int | float:
         ratio.
 
     Raises:
+        TypeError: If ``fs`` or ``bin_s`` is not a real number.
         ValueError: If ``fs`` or ``bin_s`` is not positive and finite, or the bin is narrower than one
             sample (:math:`f_s \Delta < 1`).
 
@@ -127,10 +121,7 @@ def bin_factor(fs: float, bin_s: float) -> int | float:
 
     Taught in: book chapter 'Spikefinder and how it is scored'.
     """
-    for name, value in (("fs", fs), ("bin_s", bin_s)):
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    ratio = float(fs) * float(bin_s)
+    ratio = rate_hz(fs, "fs") * positive(bin_s, "bin_s")
     nearest = round(ratio)
     if nearest >= 1 and abs(ratio - nearest) <= _INTEGER_RTOL * ratio:
         return int(nearest)
@@ -300,7 +291,7 @@ def binned_correlation(
             raise ValueError("give either factor or (fs, bin_s), not both")
         f = bin_factor(fs, bin_s)
     else:
-        f = _check_factor(1 if factor is None else factor)
+        f = positive_int(1 if factor is None else factor, "factor")
     if isinstance(f, int):
 
         def binner(a: np.ndarray) -> np.ndarray:

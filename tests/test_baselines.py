@@ -271,6 +271,8 @@ def test_gibbs_batch_shapes_and_determinism():
         ({"n_sweeps": 0}, ValueError, "n_sweeps"),
         ({"block": 0}, ValueError, "block"),
         ({"stride": 5}, ValueError, "stride"),
+        ({"n_sweeps": 10.0}, TypeError, "n_sweeps"),  # a wrong type is a TypeError (spikebook.validate)
+        ({"burn_in": True}, TypeError, "burn_in"),
     ],
 )
 def test_gibbs_bad_input(change, error, match):

@@ -146,6 +146,12 @@ def test_shared_ndims_and_events_round_trip():
 def test_bad_input():
     with pytest.raises(ValueError, match="n_spines"):
         Dendritic(0)
+    with pytest.raises(TypeError, match="n_spines"):
+        Dendritic(3.0)
+    with pytest.raises(TypeError, match="n_cells"):
+        Dendritic(3, n_cells=True)
+    with pytest.raises(TypeError, match="n_compartments"):
+        DSFDEN(2.0)
     with pytest.raises(ValueError, match="broadcast"):
         Dendritic(3, alpha=torch.ones(5))
     model = Dendritic(3)

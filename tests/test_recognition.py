@@ -77,6 +77,12 @@ def test_cnn_config_rejects_bad_values(kwargs):
         CNNConfig(**kwargs)
 
 
+@pytest.mark.parametrize("kwargs", [{"filters": (4.0,), "widths": (3,)}, {"out_width": 3.0}, {"filters": (4,), "widths": (True,)}])
+def test_cnn_config_rejects_bad_types(kwargs):
+    with pytest.raises(TypeError):  # a wrong type is a TypeError (spikebook.validate)
+        CNNConfig(**kwargs)
+
+
 @pytest.mark.parametrize(
     "kwargs", [{"filters": (4,), "widths": ()}, {"feature_width": 4}, {"n_forward": 0}, {"n_backward": -1}]
 )
@@ -176,6 +182,8 @@ def test_bad_spikes_raise(kind):
             model.log_prob(spikes, f)
     with pytest.raises(ValueError):
         model.sample(f, n=0)
+    with pytest.raises(TypeError, match="n must"):
+        model.sample(f, n=2.0)
 
 
 # ------------------------------------------------------------------------------------------- DS-F

@@ -49,5 +49,7 @@ def test_bad_configurations_raise():
         SimulationConfig(rates_hz=(-0.5,))
     with pytest.raises(ValueError, match="positive"):
         SimulationConfig(n_steps=0)
+    with pytest.raises(TypeError, match="n_cells"):
+        SimulationConfig(n_cells=10.0)
     with pytest.raises(ValueError, match="low > high"):
         simulate(SimulationConfig(n_cells=2, n_steps=10), ranges={**PAPER_RANGES["SCF"], "alpha": (0.5, 0.2)})

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from spikebook.generative import SCF
-from spikebook.validate import rate_hz
+from spikebook.validate import non_negative_int, positive_int, rate_hz
 
 __all__ = ["KERNEL_TOL", "GibbsResult", "gibbs_scf", "scf_kernel"]
 
@@ -86,14 +86,13 @@ def scf_kernel(model: SCF, n_steps: int, tol: float = KERNEL_TOL) -> Tensor:
 
     Raises:
         TypeError: If ``model`` is not an :class:`~spikebook.generative.SCF` with its linear read-out
-            (an SCDF is refused).
+            (an SCDF is refused), or ``n_steps`` is not an int.
         ValueError: If ``n_steps < 1`` or ``tol`` is not in (0, 1).
 
     Taught in: book chapter 'SCF data: Table 1, first column'.
     """
     _check_linear(model)
-    if int(n_steps) != n_steps or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    n_steps = positive_int(n_steps, "n_steps")
     if not 0 < tol < 1:
         raise ValueError(f"tol must lie in (0, 1), got {tol!r}")
     model = (
@@ -212,7 +211,7 @@ def gibbs_scf(
 
     Raises:
         TypeError: If ``model`` is not an :class:`~spikebook.generative.SCF` with its linear read-out
-            (an SCDF is refused).
+            (an SCDF is refused), or ``n_sweeps``, ``burn_in``, ``block`` or ``stride`` is not an int.
         ValueError: If ``f`` is empty or not finite, its batch shape does not hold the model's cells, or
             ``fs``, ``prior_rate_hz``, ``n_sweeps``, ``burn_in``, ``block`` or ``stride`` are out of range.
 
@@ -233,12 +232,13 @@ def gibbs_scf(
     rate = torch.as_tensor(prior_rate_hz, dtype=torch.float64)
     if not ((rate > 0) & (rate < fs)).all():
         raise ValueError(f"prior_rate_hz must lie in (0, fs={fs}) Hz, got {prior_rate_hz}")
-    if int(n_sweeps) != n_sweeps or n_sweeps < 1:
-        raise ValueError(f"n_sweeps must be a positive integer, got {n_sweeps!r}")
-    if int(burn_in) != burn_in or not 0 <= burn_in < n_sweeps:
-        raise ValueError(f"burn_in must be an integer in [0, n_sweeps={n_sweeps}), got {burn_in!r}")
-    if block not in range(1, 9):
-        raise ValueError(f"block must be 1, 2, 3 or 4 adjacent sites, got {block!r}")
+    n_sweeps = positive_int(n_sweeps, "n_sweeps")
+    burn_in = non_negative_int(burn_in, "burn_in")
+    if burn_in >= n_sweeps:
+        raise ValueError(f"burn_in must be in [0, n_sweeps={n_sweeps}), got {burn_in}")
+    block = positive_int(block, "block")
+    if block > 8:
+        raise ValueError(f"block must be 1 to 8 adjacent sites, got {block}")
 
     n_steps, batch = f.shape[-1], f.shape[:-1]
     kernel = scf_kernel(model, n_steps, kernel_tol)  # (C, L) or (L,)
@@ -255,11 +255,9 @@ def gibbs_scf(
     span = n_lags + block - 1  # samples touched by the kernels of one block
     if stride is None:
         stride = block * -(-span // block)
-    if int(stride) != stride or stride < span or stride % block:
-        raise ValueError(
-            f"stride must be a multiple of block={block} and >= L + block - 1 = {span}, got {stride!r}"
-        )
-    stride = int(stride)
+    stride = positive_int(stride, "stride")
+    if stride < span or stride % block:
+        raise ValueError(f"stride must be a multiple of block={block} and >= L + block - 1 = {span}, got {stride}")
 
     n_traces = math.prod(batch)
     beta = _per_trace(model.beta, batch, n_traces)  # (N, 1)

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 from spikebook.generative import SCDF, SCF, BernoulliPrior, CalciumModel, Dendritic
+from spikebook.validate import one_of, positive_int, rate_hz
 
 ModelName = Literal["SCF", "SCDF"]
 
@@ -69,12 +70,10 @@ class SimulationConfig:
     rates_hz: tuple[float, ...] = (0.6, 0.9, 1.1)
 
     def __post_init__(self) -> None:
-        if self.model not in _MODELS:
-            raise ValueError(f"model must be one of {sorted(_MODELS)}, got {self.model!r}")
-        if self.n_cells < 1 or self.n_steps < 1:
-            raise ValueError("n_cells and n_steps must be positive")
-        if self.fs <= 0:
-            raise ValueError(f"fs must be positive (Hz), got {self.fs}")
+        one_of(self.model, _MODELS, "model")
+        for name in ("n_cells", "n_steps"):
+            positive_int(getattr(self, name), name)
+        rate_hz(self.fs, "fs")
         if not self.rates_hz or any(not 0 < r < self.fs for r in self.rates_hz):
             raise ValueError(f"rates_hz must be non-empty and lie in (0, fs) Hz, got {self.rates_hz}")
 
@@ -196,10 +195,9 @@ class DendriticConfig:
     spine_rate_hz: tuple[float, float] = (0.3, 0.9)
 
     def __post_init__(self) -> None:
-        if min(self.n_cells, self.n_spines, self.n_steps) < 1:
-            raise ValueError("n_cells, n_spines and n_steps must be positive")
-        if self.fs <= 0:
-            raise ValueError(f"fs must be positive (Hz), got {self.fs}")
+        for name in ("n_cells", "n_spines", "n_steps"):
+            positive_int(getattr(self, name), name)
+        rate_hz(self.fs, "fs")
         for name in ("soma_rate_hz", "spine_rate_hz"):
             low, high = getattr(self, name)
             if not 0 < low <= high < self.fs:

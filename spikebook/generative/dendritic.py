@@ -9,6 +9,7 @@ from spikebook.generative.base import CalciumModel, check_spikes, roots_from_gam
 from spikebook.generative.constraints import POSITIVE, REAL, UNIT_INTERVAL, Constrained, as_float_tensor
 from spikebook.generative.dynamics import ar_calcium
 from spikebook.generative.scdf import DyeParameters, dye_dynamics
+from spikebook.validate import positive_int
 
 
 class Dendritic(DyeParameters, CalciumModel):
@@ -90,10 +91,8 @@ class Dendritic(DyeParameters, CalciumModel):
         euler: bool = False,
     ) -> None:
         super().__init__()
-        if isinstance(n_spines, bool) or not isinstance(n_spines, int) or n_spines < 1:
-            raise ValueError(f"n_spines must be a positive int, got {n_spines!r}")
-        if n_cells is not None and (isinstance(n_cells, bool) or not isinstance(n_cells, int) or n_cells < 1):
-            raise ValueError(f"n_cells must be a positive int or None, got {n_cells!r}")
+        n_spines = positive_int(n_spines, "n_spines")
+        n_cells = None if n_cells is None else positive_int(n_cells, "n_cells")
         self.n_spines, self.n_cells, self.euler = n_spines, n_cells, euler
         cells = () if n_cells is None else (n_cells,)
         compartments = (*cells, 1 + n_spines)

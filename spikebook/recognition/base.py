@@ -34,7 +34,6 @@ __all__ = [
     "RecognitionModel",
     "SampleResult",
     "bernoulli_log_prob",
-    "check_n",
     "check_spikes",
     "check_trace",
     "logistic_thresholds",
@@ -200,10 +199,3 @@ class RecognitionModel(nn.Module):
             ``SampleResult(spikes (n, B, T), log_prob (n, B), logits)``.
         """
         raise NotImplementedError
-
-
-def check_n(n: int, name: str = "n") -> int:
-    """Validate a sample count (a positive int)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{name} must be a positive int, got {n!r}")
-    return n

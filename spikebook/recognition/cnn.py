@@ -24,11 +24,11 @@ from spikebook.recognition.base import (
     RecognitionModel,
     SampleResult,
     bernoulli_log_prob,
-    check_n,
     check_spikes,
     check_trace,
     logistic_thresholds,
 )
+from spikebook.validate import positive_int
 
 __all__ = ["DSF", "CNNConfig", "TemporalCNN"]
 
@@ -41,15 +41,15 @@ def _validate_layers(obj: object, filters: Sequence[int], widths: Sequence[int])
     if len(filters) != len(widths):
         raise ValueError(f"filters and widths need equal lengths, got {len(filters)} and {len(widths)}")
     for name, values in (("filters", filters), ("widths", widths)):
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-            raise ValueError(f"{name} must be positive ints, got {values}")
+        for i, v in enumerate(values):
+            positive_int(v, f"{name}[{i}]")
     if not all(w % 2 == 1 for w in widths):
         raise ValueError(f"widths must be odd so that 'same' padding is centred, got {widths}")
 
 
 def _check_positive_odd(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1 or value % 2 == 0:
-        raise ValueError(f"{name} must be a positive odd int, got {value!r}")
+    if positive_int(value, name) % 2 == 0:
+        raise ValueError(f"{name} must be odd so that 'same' padding is centred, got {value}")
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ class DSF(RecognitionModel):
         Returns:
             Spikes, shape ``(n, B, T)``, values in {0, 1}; no gradient.
         """
-        check_n(n)
+        positive_int(n, "n")
         with torch.no_grad():
             logits = self(f)  # (B, T)
             thresholds = logistic_thresholds((n, *logits.shape), logits, generator)  # (n, B, T)
@@ -270,7 +270,7 @@ class DSF(RecognitionModel):
         Returns:
             ``SampleResult(spikes (n, B, T), log_prob (n, B), logits)``; log_prob and logits are differentiable.
         """
-        check_n(n)
+        positive_int(n, "n")
         logits = self(f)  # (B, T)
         thresholds = logistic_thresholds((n, *logits.shape), logits, generator)  # (n, B, T)
         spikes = (logits.detach() > thresholds).to(logits.dtype)

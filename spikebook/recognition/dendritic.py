@@ -21,10 +21,10 @@ from spikebook.recognition.base import (
     RecognitionModel,
     SampleResult,
     bernoulli_log_prob,
-    check_n,
     logistic_thresholds,
 )
 from spikebook.recognition.cnn import CNNConfig, TemporalCNN
+from spikebook.validate import positive_int
 
 __all__ = ["DSFDEN"]
 
@@ -57,8 +57,7 @@ class DSFDEN(RecognitionModel):
 
     def __init__(self, n_compartments: int, config: CNNConfig | None = None) -> None:
         super().__init__()
-        if isinstance(n_compartments, bool) or not isinstance(n_compartments, int) or n_compartments < 1:
-            raise ValueError(f"n_compartments must be a positive int, got {n_compartments!r}")
+        n_compartments = positive_int(n_compartments, "n_compartments")
         self.n_compartments = n_compartments
         self.config = CNNConfig() if config is None else config
         c = self.config
@@ -96,7 +95,7 @@ class DSFDEN(RecognitionModel):
 
     def sample(self, f: Tensor, n: int = 1, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``n`` event trains per recording, shape ``(n, B, 1+S, T)``, values in {0, 1}, no gradient."""
-        check_n(n)
+        positive_int(n, "n")
         with torch.no_grad():
             logits = self(f)  # (B, 1+S, T)
             return (logits > logistic_thresholds((n, *logits.shape), logits, generator)).to(logits.dtype)
@@ -133,7 +132,7 @@ class DSFDEN(RecognitionModel):
         Returns:
             ``SampleResult(spikes (n, B, 1+S, T), log_prob (n, B), logits (B, 1+S, T))``.
         """
-        check_n(n)
+        positive_int(n, "n")
         logits = self(f)  # (B, 1+S, T)
         thresholds = logistic_thresholds((n, *logits.shape), logits, generator)  # (n, B, 1+S, T)
         spikes = (logits.detach() > thresholds).to(logits.dtype)

@@ -27,7 +27,6 @@ from spikebook.recognition.base import (
     RecognitionModel,
     SampleResult,
     bernoulli_log_prob,
-    check_n,
     check_spikes,
     check_trace,
     logistic_thresholds,
@@ -289,7 +288,7 @@ class DSNF(RecognitionModel):
         return bernoulli_log_prob(logits, spikes)
 
     def _sample_pass(self, f: Tensor, n: int, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-        check_n(n)
+        positive_int(n, "n")
         f = check_trace(f, like=self.out.weight)
         thresholds = logistic_thresholds((n, *f.shape), f, generator)  # (n, B, T)
         return self._run(self._loop, self._context(f), thresholds, False)  # sampled
@@ -349,7 +348,7 @@ class DSNF(RecognitionModel):
         Returns:
             Probabilities, shape ``(B, T)``; no gradient.
         """
-        check_n(n_samples, "n_samples")
+        positive_int(n_samples, "n_samples")
         with torch.no_grad():
             if not compiled:
                 logits = self._sample_pass(f, n_samples, generator)[1]  # (n_samples, B, T)
