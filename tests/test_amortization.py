@@ -10,6 +10,7 @@ import torch
 
 from spikebook import pretrained
 from spikebook.data.simulate import SimulationConfig, simulate
+from spikebook.experiments import RESULTS_DIR
 from spikebook.experiments.amortization import cache, comparison, figures, per_cell
 from spikebook.experiments.amortization.config import FULL_N_STEPS, AmortizationConfig
 from spikebook.recognition import DSF, DSNF, CNNConfig, RecognitionModel, RNNConfig
@@ -26,8 +27,8 @@ def data():
     return simulate(SimulationConfig(model="SCDF", n_cells=3, n_steps=700), seed=3)
 
 
-def tiny_config(recognition: str = "DSF", **kwargs) -> AmortizationConfig:
-    network = TINY_CNN if recognition == "DSF" else TINY_RNN
+def tiny_config(recognition: str = "DS-F", **kwargs) -> AmortizationConfig:
+    network = TINY_CNN if recognition == "DS-F" else TINY_RNN
     defaults = {"recognition": recognition, "n_cells": 2, "n_steps": 3, "eval_every": 2, "training": TINY_VIMCO,
                 "heldout_steps": 200, "network": network, "n_samples": 2}
     return AmortizationConfig(**(defaults | kwargs))
@@ -80,19 +81,29 @@ def test_config_takes_the_recipes_hyper_parameters_unless_told():
     recipe = pretrained.RECIPES["dsf-scdf-60hz"]
     assert config.per_cell_training == VimcoConfig(**{**recipe.training.__dict__, "n_steps": 7, "eval_every": 5})
     assert config.per_cell_heldout_steps == recipe.heldout_steps
-    dsnf = AmortizationConfig(recognition="DSNF")
+    dsnf = AmortizationConfig(recognition="DS-NF")
     assert dsnf.pretrained_name == "dsnf-scdf-60hz"
     assert dsnf.per_cell_training.k_samples == pretrained.RECIPES["dsnf-scdf-60hz"].training.k_samples
     with pytest.raises(ValueError, match="RNNConfig"):
-        AmortizationConfig(recognition="DSNF", network=TINY_CNN)
+        AmortizationConfig(recognition="DS-NF", network=TINY_CNN)
     with pytest.raises(ValueError, match="n_cells"):
         AmortizationConfig(n_cells=0)
 
 
+@pytest.mark.parametrize("recognition", ["DS-F", "DS-NF"])
+def test_shipped_results_read_with_the_papers_network_names(recognition):
+    """The shipped cost files spell the networks "DSF"/"DSNF"; they load as "DS-F"/"DS-NF", unchanged on disk."""
+    stem = AmortizationConfig(recognition=recognition).result_stem
+    result = cache.load_result(RESULTS_DIR, stem=stem)
+    if result is None:
+        pytest.skip(f"no cached {stem}.csv")
+    assert {c.recognition for c in result.costs} == {recognition}
+
+
 def test_per_cell_budget_defaults_to_the_models_full_steps():
-    assert AmortizationConfig().n_steps == FULL_N_STEPS["DSF"] == 2_000
-    assert AmortizationConfig(recognition="DSNF").n_steps == FULL_N_STEPS["DSNF"] == 400
-    assert AmortizationConfig(recognition="DSNF", n_steps=9).per_cell_training.n_steps == 9
+    assert AmortizationConfig().n_steps == FULL_N_STEPS["DS-F"] == 2_000
+    assert AmortizationConfig(recognition="DS-NF").n_steps == FULL_N_STEPS["DS-NF"] == 400
+    assert AmortizationConfig(recognition="DS-NF", n_steps=9).per_cell_training.n_steps == 9
     with pytest.raises(ValueError, match="n_steps"):
         AmortizationConfig(n_steps=0)
 
@@ -117,10 +128,10 @@ def test_cell_correlation_known_answers():
     assert r.shape == (3,) and (r < 0.3).all()
 
 
-@pytest.mark.parametrize("recognition", ["DSF", "DSNF"])
+@pytest.mark.parametrize("recognition", ["DS-F", "DS-NF"])
 def test_tiny_run_returns_the_expected_table(recognition, data, tmp_path):
     config = tiny_config(recognition)
-    amortized = DSF(TINY_CNN) if recognition == "DSF" else DSNF(TINY_RNN)
+    amortized = DSF(TINY_CNN) if recognition == "DS-F" else DSNF(TINY_RNN)
     result = comparison.run_amortization(amortized, data, config, amortized_steps=11, progress=False)
 
     assert [s.cell for s in result.scores] == [0, 1]
@@ -161,7 +172,7 @@ def test_warm_start_copies_the_network_and_leaves_it_untouched(data):
 
 def test_scores_do_not_depend_on_workers_or_order(data):
     """Each per-cell fit is seeded by its cell alone: parallel, sequential and single-cell runs agree."""
-    config = tiny_config("DSF")
+    config = tiny_config("DS-F")
     amortized = DSF(TINY_CNN)
     sequential = comparison.run_amortization(amortized, data, config, amortized_steps=11, progress=False)
     parallel = comparison.run_amortization(amortized, data, config, amortized_steps=11, progress=False, workers=2)

@@ -20,7 +20,7 @@ Protocol, for each of the first ``n_cells`` test cells of ``paper_datasets(data,
   averaged over the cell's three traces. The paper reports 0.77 (amortized) versus 0.80 (per-cell) with
   DS-NF.
 
-Everything is generic in the recognition model (``"DSF"`` or ``"DSNF"``) and in the per-cell budget. The
+Everything is generic in the recognition model (``"DS-F"`` or ``"DS-NF"``) and in the per-cell budget. The
 package, one job per module:
 
 * :mod:`~spikebook.experiments.amortization.config`: :class:`~spikebook.experiments.amortization.config.

@@ -1,10 +1,10 @@
-"""Command line: ``python -m spikebook.experiments.amortization [--full] [--recognition DSNF] [--workers 15]``.
+"""Command line: ``python -m spikebook.experiments.amortization [--full] [--recognition DS-NF] [--workers 15]``.
 
 Without ``--full``: 2 cells, 30 steps each, with a toy amortized network (seconds; nothing written). With
 ``--full``: 30 cells with the shipped network, written to ``<out>/amortization[_dsnf][_cost].csv``::
 
     python -m spikebook.experiments.amortization --full --workers 15                     # DS-F
-    python -m spikebook.experiments.amortization --full --recognition DSNF --workers 15  # DS-NF
+    python -m spikebook.experiments.amortization --full --recognition DS-NF --workers 15  # DS-NF
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                                      description="Amortized versus per-cell variational inference (Fig. 2C)")
     parser.add_argument("--full", action="store_true",
                         help="the paper's size (30 cells, full checkpoint) and write the CSV cache")
-    parser.add_argument("--recognition", choices=("DSF", "DSNF"), default="DSF")
+    parser.add_argument("--recognition", choices=("DS-F", "DS-NF"), default="DS-F")
     parser.add_argument("--n-cells", type=int, default=None, help="test cells (default 30, quick: 2)")
     parser.add_argument("--n-steps", type=int, default=None,
                         help="per-cell VIMCO steps (default: FULL_N_STEPS of the model; quick: 30)")

@@ -19,6 +19,8 @@ __all__ = ["load_result", "save_result"]
 
 #: One value of each field's type, per row type: how :func:`load_result` parses the CSV's strings back.
 _EXAMPLES = {CellScore: (0, 0.0, 0.0, 0, 0.0), Cost: ("", "", 0, 0, 0.0, 0.0)}
+#: The shipped cost files spell the networks without the hyphen; they are read as the paper's names.
+_SHIPPED_NAMES = {"DSF": "DS-F", "DSNF": "DS-NF"}
 
 
 def save_result(result: AmortizationResult, results_dir: str | Path = RESULTS_DIR, stem: str = "amortization") -> Path:
@@ -50,4 +52,6 @@ def load_result(results_dir: str | Path = RESULTS_DIR, stem: str = "amortization
             reader = csv.DictReader(handle)
             types = {name: type(default) for name, default in zip(kind._fields, _EXAMPLES[kind], strict=True)}
             tables.append([kind(**{k: types[k](v) for k, v in row.items()}) for row in reader])
-    return AmortizationResult(*tables)
+    scores, costs = tables
+    costs = [c._replace(recognition=_SHIPPED_NAMES.get(c.recognition, c.recognition)) for c in costs]
+    return AmortizationResult(scores, costs)

@@ -45,7 +45,7 @@ class Cost(NamedTuple):
 
     Attributes:
         arm: ``"amortized"`` or ``"single_cell"``.
-        recognition: ``"DSF"`` or ``"DSNF"``.
+        recognition: ``"DS-F"`` or ``"DS-NF"``.
         networks: Number of networks trained (1 for the amortized arm, ``n_cells`` otherwise).
         training_steps: VIMCO steps of all its networks together.
         training_seconds: Seconds of training. For the amortized arm an *estimate*: its steps times the

@@ -16,12 +16,12 @@ from spikebook.validate import one_of, positive_int
 
 __all__ = ["FULL_N_STEPS", "AmortizationConfig", "RecognitionName"]
 
-RecognitionName = Literal["DSF", "DSNF"]
+RecognitionName = Literal["DS-F", "DS-NF"]
 
 #: Per-cell VIMCO steps of the full runs, per recognition model. The paper stopped each per-cell fit early;
 #: a fixed budget keeps the per-cell arm's cost known in advance. By DS-F's 2,000 steps the held-out bound of
 #: most cells has levelled off; DS-NF's 400 are what its slower steps afford.
-FULL_N_STEPS: dict[RecognitionName, int] = {"DSF": 2_000, "DSNF": 400}
+FULL_N_STEPS: dict[RecognitionName, int] = {"DS-F": 2_000, "DS-NF": 400}
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class AmortizationConfig:
     """The Fig. 2C experiment; defaults are the shipped full-mode run (DS-F, CPU budget).
 
     Attributes:
-        recognition: Recognition model of both arms, ``"DSF"`` or ``"DSNF"`` (the paper: DS-NF).
+        recognition: Recognition model of both arms, ``"DS-F"`` or ``"DS-NF"`` (the paper: DS-NF).
         data: Generative model of the simulation and of the per-cell fits (the paper: ``"SCDF"``).
         n_cells: Number of test cells scored, the first ``n_cells`` of the test split (the paper: 30).
         n_steps: VIMCO steps of each per-cell network (the per-cell budget); ``None`` takes
@@ -47,7 +47,7 @@ class AmortizationConfig:
         seed: Seed of the per-cell fits (cell ``c`` uses ``seed + c``) and of the marginal samples.
     """
 
-    recognition: RecognitionName = "DSF"
+    recognition: RecognitionName = "DS-F"
     data: Literal["SCF", "SCDF"] = "SCDF"
     n_cells: int = 30
     n_steps: int | None = None
@@ -59,7 +59,7 @@ class AmortizationConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        one_of(self.recognition, ("DSF", "DSNF"), "recognition")
+        one_of(self.recognition, ("DS-F", "DS-NF"), "recognition")
         one_of(self.data, ("SCF", "SCDF"), "data")
         if self.n_steps is None:
             object.__setattr__(self, "n_steps", FULL_N_STEPS[self.recognition])
@@ -67,19 +67,19 @@ class AmortizationConfig:
             positive_int(getattr(self, name), name)
         if self.heldout_steps is not None:
             positive_int(self.heldout_steps, "heldout_steps")
-        expected = CNNConfig if self.recognition == "DSF" else RNNConfig
+        expected = CNNConfig if self.recognition == "DS-F" else RNNConfig
         if self.network is not None and not isinstance(self.network, expected):
             raise ValueError(f"network must be a {expected.__name__} for {self.recognition}")
 
     @property
     def pretrained_name(self) -> str:
         """The amortized network's entry in :data:`spikebook.pretrained.RECIPES`, e.g. ``"dsf-scdf-60hz"``."""
-        return f"{self.recognition.lower()}-{self.data.lower()}-60hz"
+        return f"{self.recognition.replace('-', '').lower()}-{self.data.lower()}-60hz"
 
     @property
     def result_stem(self) -> str:
         """File stem of the cached full-mode result: ``"amortization"`` (DS-F) or ``"amortization_dsnf"``."""
-        return "amortization" if self.recognition == "DSF" else "amortization_dsnf"
+        return "amortization" if self.recognition == "DS-F" else "amortization_dsnf"
 
     @property
     def recipe(self) -> pretrained.Recipe:

@@ -91,7 +91,7 @@ def _fresh_networks(config: AmortizationConfig) -> tuple[RecognitionModel, torch
     """An untrained recognition network and a one-cell generative model at the recipe's initial values."""
     recognition, generative = pretrained.make_networks(config.recipe, n_cells=1)
     if config.network is not None:
-        recognition = DSF(config.network) if config.recognition == "DSF" else DSNF(config.network)
+        recognition = DSF(config.network) if config.recognition == "DS-F" else DSNF(config.network)
     return recognition, generative
 
 
