@@ -56,10 +56,10 @@ __all__ = [
     "SLEEP_CHUNK_LEN",
     "SLEEP_GRID",
     "STAGES",
+    "GcampQuick",
     "GcampRecipe",
     "GcampRecord",
     "LabelSelection",
-    "QuickSizes",
     "SleepPhase",
     "VimcoRun",
     "cut_segments",
@@ -119,7 +119,7 @@ FORMAT = 2
 
 
 @dataclass(frozen=True)
-class QuickSizes:
+class GcampQuick:
     """Sizes of a quick run (CI, quick mode): the same code path on a toy problem.
 
     Attributes:
@@ -137,7 +137,7 @@ class QuickSizes:
     sleep_grid: tuple[int, ...] = (0, 3, 5)
 
 
-QUICK = QuickSizes()
+QUICK = GcampQuick()
 
 
 @dataclass(frozen=True)

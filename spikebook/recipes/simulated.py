@@ -28,7 +28,7 @@ from spikebook.seeding import seeded
 from spikebook.training import FitResult, VimcoConfig, fit_vimco
 from spikebook.validate import positive_int
 
-__all__ = ["DSNF_TRAINING", "INITIAL_PARAMETERS", "QUICK", "QuickSizes", "SimulatedRecipe", "make_networks",
+__all__ = ["DSNF_TRAINING", "INITIAL_PARAMETERS", "QUICK", "SimulatedQuick", "SimulatedRecipe", "make_networks",
            "train"]
 
 Network = Literal["DS-F", "DS-NF"]
@@ -76,17 +76,25 @@ class SimulatedRecipe:
 
 
 @dataclass(frozen=True)
-class QuickSizes:
-    """Sizes of a quick run (CI, quick mode): the same code path on a toy problem."""
+class SimulatedQuick:
+    """Sizes of a quick run (CI, quick mode): the same code path on a toy problem.
+
+    Attributes:
+        n_cells: Simulated cells (one generative model each).
+        trace_steps: Samples ``T`` of every simulated trace.
+        heldout_steps: Samples at the end of every trace held out for checkpoint selection.
+        train_steps: VIMCO steps.
+        eval_every: VIMCO steps between evaluations.
+    """
 
     n_cells: int = 3
-    n_steps: int = 1_200
+    trace_steps: int = 1_200
     heldout_steps: int = 400
     train_steps: int = 20
     eval_every: int = 10
 
 
-QUICK = QuickSizes()
+QUICK = SimulatedQuick()
 
 
 def make_networks(recipe: SimulatedRecipe, n_cells: int) -> tuple[RecognitionModel, CalciumModel]:
@@ -118,7 +126,7 @@ def train(recipe: SimulatedRecipe, path: Path, quick: bool = False, progress: bo
         seed: seed of the training run (the simulated data always use seed 0).
     """
     if quick:
-        config = SimulationConfig(model=recipe.data, n_cells=QUICK.n_cells, n_steps=QUICK.n_steps, fs=recipe.fs)
+        config = SimulationConfig(model=recipe.data, n_cells=QUICK.n_cells, n_steps=QUICK.trace_steps, fs=recipe.fs)
         traces = simulate(config, seed=0).fluorescence
         heldout = QUICK.heldout_steps
         training = dataclasses.replace(recipe.training, n_steps=QUICK.train_steps, eval_every=QUICK.eval_every)
