@@ -43,6 +43,7 @@ def _marginals(model, f: torch.Tensor) -> np.ndarray:
 def outputs() -> Iterator[tuple[str, list[float]]]:
     """``(what, summary)`` for every shipped network, on the fixed inputs."""
     from spikebook import pretrained
+    from spikebook.experiments import RESULTS_DIR
     from spikebook.experiments import spikefinder_table as st
     from spikebook.experiments.gcamp.crossval import N_FOLDS, FoldRun, load_record
     from spikebook.supervised import predict, predict_fluorescence
@@ -55,7 +56,7 @@ def outputs() -> Iterator[tuple[str, list[float]]]:
     for dataset in (*entry.trained_datasets, None):
         yield f"pretrained/attended-inception-spikefinder/dataset={dataset}", _summary(
             predict_fluorescence(x100, 100.0, entry.attended, entry.agnostic, dataset))
-    fits, _ = load_models(st.MODELS_PATH)
+    fits, _ = load_models(RESULTS_DIR / st.MODELS_FILE)
     for name, fit in sorted(fits.items()):
         yield f"results/spikefinder_models/{name}", _summary(predict(fit.model, x100[0], 5))
     for indicator in ("GCaMP6s", "GCaMP6f"):

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from spikebook import pretrained
+from spikebook.experiments import RESULTS_DIR
 from spikebook.experiments import spikefinder_table as st
 from spikebook.recipes.spikefinder import QUICK_TRAINING, TEST_SETS, fit_recipe, load_data
 from spikebook.supervised import Ensemble, build_model, predict_neurons, score_neurons
@@ -48,23 +50,28 @@ def test_quick_table_has_every_protocol(data_root) -> None:
 
 
 def test_saving_some_models_keeps_the_others(data_root, tmp_path, monkeypatch) -> None:
-    for name in ("SCORES_PATH", "NEURONS_PATH", "HISTORY_PATH", "MODELS_PATH", "PRETRAINED_PATH"):
-        monkeypatch.setattr(st, name, tmp_path / getattr(st, name).name)
-    first, _ = st.run_table(quick=True, root=data_root, names=["regular", "simplified"], progress=False, save=True)
-    again, fits = st.run_table(quick=True, root=data_root, names=["simplified"], progress=False, save=True)
+    results, checkpoints = tmp_path / "results", tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", checkpoints)  # the pretrained entry's file, not the shipped one
+    first, _ = st.run_table(quick=True, root=data_root, names=["regular", "simplified"], progress=False, save=True,
+                            results_dir=results)
+    again, fits = st.run_table(quick=True, root=data_root, names=["simplified"], progress=False, save=True,
+                               results_dir=results)
     assert set(fits) == {"simplified"}
-    cached = st.load_cached()
+    assert (checkpoints / f"{st.PRETRAINED_NAME}.pt").exists() and (results / st.MODELS_FILE).exists()
+    cached = st.load_cached(results)
     pd.testing.assert_frame_equal(cached.neurons.reset_index(drop=True), again.neurons.reset_index(drop=True),
                                   check_dtype=False)
     kept = again.neurons[again.neurons.model == "regular"].reset_index(drop=True)
     pd.testing.assert_frame_equal(kept, first.neurons[first.neurons.model == "regular"].reset_index(drop=True))
     assert (again.neurons.model == "simplified").sum() == (first.neurons.model == "simplified").sum()
     assert (again.neurons.model == "OOPSI").sum() == (first.neurons.model == "OOPSI").sum()  # not duplicated
-    assert set(st.load_cached_models()) == {"regular", "simplified"}
-    assert set(pd.read_csv(st.HISTORY_PATH).model) == {"regular", "simplified"}
+    assert set(st.load_cached_models(results)) == {"regular", "simplified"}
+    assert set(pd.read_csv(results / st.HISTORY_FILE).model) == {"regular", "simplified"}
     # scoring the cached networks again reproduces every row (the networks and the scorer are deterministic)
     key = ["model", "protocol", "dataset", "column"]
-    rescored = st.rescore_cached(data_root, quick=True).neurons.sort_values(key).reset_index(drop=True)
+    rescored = st.rescore_cached(data_root, quick=True, results_dir=results).neurons
+    rescored = rescored.sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(rescored, again.neurons.sort_values(key).reset_index(drop=True), check_dtype=False)
 
 
@@ -95,7 +102,7 @@ def test_refit_recipe_trains_on_training_and_validation_neurons_without_selectio
     recipe = st.MODELS["simplified_x5_refit"]
     assert recipe.refit and recipe.training.max_epochs == st.SIMPLIFIED_SELECTED_EPOCH
     # the epoch count is the one the validation neurons chose for the cached single simplified network
-    history = pd.read_csv(st.HISTORY_PATH)
+    history = pd.read_csv(RESULTS_DIR / st.HISTORY_FILE)
     assert set(history[history.model == "simplified"].best_epoch) == {st.SIMPLIFIED_SELECTED_EPOCH}
     training = dataclasses.replace(QUICK_TRAINING, max_epochs=2)
     fit = fit_recipe(dataclasses.replace(recipe, members=1), data, training, progress=False)

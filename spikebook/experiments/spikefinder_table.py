@@ -29,9 +29,11 @@ every network is trained by :func:`spikebook.recipes.spikefinder.train`. OOPSI i
 quoted from the published per-cell results (``official_results/results_24_07_17.csv``); the poster's rows
 are quoted from the poster.
 
-The regular and the dataset-agnostic networks are the pretrained entry ``"attended-inception-spikefinder"``
-(:data:`PRETRAINED_PATH`); the others go to :data:`MODELS_PATH`. Scores go to :data:`SCORES_PATH`
-(per dataset) and :data:`NEURONS_PATH` (per neuron).
+The regular and the dataset-agnostic networks are the pretrained entry :data:`PRETRAINED_NAME`
+(``"attended-inception-spikefinder"``, at :func:`spikebook.pretrained.checkpoint_path`); the others go to
+:data:`MODELS_FILE` in the results folder (default: the book's ``book/results``), beside the scores,
+:data:`SCORES_FILE` (per dataset) and :data:`NEURONS_FILE` (per neuron), and the histories,
+:data:`HISTORY_FILE`.
 
 ``simplified_x5_refit`` is ``simplified_x5`` trained again on the training *and* validation neurons, for the
 epoch count the validation neurons chose for the single simplified network (:data:`SIMPLIFIED_SELECTED_EPOCH`),
@@ -40,7 +42,7 @@ without selection (:class:`~spikebook.recipes.spikefinder.ModelRecipe` ``refit``
 From the command line (full mode, hours on one CPU thread, most of them the ensembles' ten members;
 ``--workers 2`` trains two members at once; timings in the book's reproduction notes, ``book/notes/spikefinder.md``)::
 
-    OMP_NUM_THREADS=1 python -m spikebook.experiments.spikefinder_table --full
+    OMP_NUM_THREADS=1 python -m spikebook.experiments.spikefinder_table --full [--results FOLDER]
 
 The module is a little over 500 lines because its parts share the caches' paths and layout: training,
 scoring under every protocol, the quoted rows, the caches and the command line. The networks, their
@@ -72,6 +74,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from spikebook import pretrained
 from spikebook.baselines import cdec
 from spikebook.data.paths import data_root
 from spikebook.data.spikefinder import SpikefinderNeuron
@@ -99,17 +102,20 @@ from spikebook.training.supervised import (
 
 __all__ = [
     "BEST_ENTRY",
+    "HISTORY_FILE",
     "MODELS",
-    "MODELS_PATH",
-    "NEURONS_PATH",
+    "MODELS_FILE",
+    "NEURONS_FILE",
     "ORIGINAL_SUBMISSION",
     "POSTER",
-    "PRETRAINED_PATH",
+    "PRETRAINED_NAME",
     "PROXY_EMBEDDING",
-    "SCORES_PATH",
+    "SCORES_FILE",
     "SIMPLIFIED_SELECTED_EPOCH",
     "TableResult",
     "leave_one_neuron_out",
+    "load_cached",
+    "load_cached_models",
     "map_members",
     "official_scores",
     "oopsi_predictions",
@@ -122,11 +128,14 @@ __all__ = [
     "train_models",
 ]
 
-SCORES_PATH = RESULTS_DIR / "spikefinder_scores.csv"
-NEURONS_PATH = RESULTS_DIR / "spikefinder_neurons.csv"
-HISTORY_PATH = RESULTS_DIR / "spikefinder_history.csv"
-MODELS_PATH = RESULTS_DIR / "spikefinder_models.pt"
-PRETRAINED_PATH = Path(__file__).resolve().parents[1] / "checkpoints" / "attended-inception-spikefinder.pt"
+#: The caches' file names in the results folder: per-dataset scores, per-neuron scores, training histories
+#: and the table's networks other than the pretrained entry's.
+SCORES_FILE = "spikefinder_scores.csv"
+NEURONS_FILE = "spikefinder_neurons.csv"
+HISTORY_FILE = "spikefinder_history.csv"
+MODELS_FILE = "spikefinder_models.pt"
+#: The pretrained entry that holds the table's regular and dataset-agnostic networks.
+PRETRAINED_NAME = "attended-inception-spikefinder"
 
 #: The poster's table (training-set scores, datasets 1-10). Its OOPSI row has a stray "0" after 0.34.
 POSTER: dict[str, tuple[float, ...]] = {
@@ -295,20 +304,23 @@ def oopsi_rows(data: SpikefinderSplits) -> list[dict[str, Any]]:
             for row in _rows("OOPSI", protocol, neurons, score_neurons(oopsi_predictions(neurons), neurons))]
 
 
-def rescore_cached(root: str | Path | None = None, quick: bool = False) -> TableResult:
+def rescore_cached(root: str | Path | None = None, quick: bool = False,
+                   results_dir: str | Path = RESULTS_DIR) -> TableResult:
     """Score the cached networks and OOPSI again on every split (no training) and rewrite the score caches.
 
     The within-test-set rows (``test_lono``, from fine-tuned copies) are kept as cached. For a change of
     the scoring code, not of the networks.
     """
-    cached = load_cached()
+    cached = load_cached(results_dir)
     if cached is None:
-        raise FileNotFoundError(f"no cached full-mode result at {NEURONS_PATH}: run --full first")
+        path = Path(results_dir) / NEURONS_FILE
+        raise FileNotFoundError(f"no cached full-mode result at {path}: run --full first")
     data = load_data(root, quick)
-    rows = [row for name, fit in load_cached_models().items() for row in score_model(fit, data, name)]
+    fits = load_cached_models(results_dir)
+    rows = [row for name, fit in fits.items() for row in score_model(fit, data, name)]
     per_neuron = pd.concat([cached.neurons[cached.neurons.protocol == "test_lono"],
                             pd.DataFrame(rows + oopsi_rows(data))], ignore_index=True)
-    return _save_scores(per_neuron, root)
+    return _save_scores(per_neuron, root, results_dir)
 
 
 def official_scores(root: str | Path | None = None) -> pd.DataFrame:
@@ -397,11 +409,13 @@ def run_table(
     progress: bool = True,
     save: bool = False,
     workers: int = 1,
+    results_dir: str | Path = RESULTS_DIR,
 ) -> tuple[TableResult, dict[str, SupervisedFit]]:
     """Train the networks, score them and OOPSI on every split, and add the quoted rows.
 
-    ``save=True`` (full mode) writes :data:`SCORES_PATH`, :data:`NEURONS_PATH`, :data:`HISTORY_PATH`,
-    the pretrained entry :data:`PRETRAINED_PATH` (regular + agnostic) and :data:`MODELS_PATH` (the others).
+    ``save=True`` (full mode) writes :data:`SCORES_FILE`, :data:`NEURONS_FILE`, :data:`HISTORY_FILE` and
+    :data:`MODELS_FILE` (the networks other than regular and agnostic) into ``results_dir``, and the
+    pretrained entry :data:`PRETRAINED_NAME` (regular + agnostic) to its checkpoint.
     With only some ``names``, their rows, histories and networks replace those in the cache and the other
     models' are kept (:func:`_merge_cached`); the returned result is the merged one.
     """
@@ -417,39 +431,43 @@ def run_table(
     per_neuron = pd.DataFrame(rows)
     if not save:
         return TableResult(per_neuron, summarize_scores(per_neuron, official_scores(root))), fits
-    per_neuron, history, saved = _merge_cached(per_neuron, history_frame(fits), fits)
-    history.to_csv(HISTORY_PATH, index=False)
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    per_neuron, history, saved = _merge_cached(per_neuron, history_frame(fits), fits, results_dir)
+    history.to_csv(results_dir / HISTORY_FILE, index=False)
     meta = {
         "train_neurons": [n.key for n in data.train],
         "validation_neurons": [n.key for n in data.validation],
         "data_report": data.report,
     }
-    pretrained = {k: saved[k] for k in ("regular", "agnostic") if k in saved}
-    others = {k: f for k, f in saved.items() if k not in pretrained}
-    for path, group in ((PRETRAINED_PATH, pretrained), (MODELS_PATH, others)):
+    entry = {k: saved[k] for k in ("regular", "agnostic") if k in saved}
+    others = {k: f for k, f in saved.items() if k not in entry}
+    entry_path = pretrained.checkpoint_path(PRETRAINED_NAME)
+    for path, group in ((entry_path, entry), (results_dir / MODELS_FILE, others)):
         if set(group) & set(fits):  # a file is rewritten only when one of its networks was retrained
             save_models(path, group, meta)
-    return _save_scores(per_neuron, root), fits
+    return _save_scores(per_neuron, root, results_dir), fits
 
 
-def _save_scores(per_neuron: pd.DataFrame, root: str | Path | None = None) -> TableResult:
-    """Write the per-neuron rows and their per-dataset summary to the caches."""
+def _save_scores(per_neuron: pd.DataFrame, root: str | Path | None, results_dir: str | Path) -> TableResult:
+    """Write the per-neuron rows and their per-dataset summary to the caches in ``results_dir``."""
     scores = summarize_scores(per_neuron, official_scores(root))
-    per_neuron.to_csv(NEURONS_PATH, index=False)
-    scores.to_csv(SCORES_PATH, index=False)
+    per_neuron.to_csv(Path(results_dir) / NEURONS_FILE, index=False)
+    scores.to_csv(Path(results_dir) / SCORES_FILE, index=False)
     return TableResult(per_neuron, scores)
 
 
 def _merge_cached(
-    per_neuron: pd.DataFrame, history: pd.DataFrame, fits: dict[str, SupervisedFit]
+    per_neuron: pd.DataFrame, history: pd.DataFrame, fits: dict[str, SupervisedFit], results_dir: Path
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, SupervisedFit]]:
     """The cached rows, histories and networks of the models not in ``fits``, with the new ones added."""
-    cached = load_cached()
-    networks = {**{k: f for k, f in load_cached_models().items() if k not in fits}, **fits}
+    cached = load_cached(results_dir)
+    networks = {**{k: f for k, f in load_cached_models(results_dir).items() if k not in fits}, **fits}
     if cached is None:
         return per_neuron, history, networks
     old = cached.neurons[~cached.neurons.model.isin([*fits, "OOPSI"])]  # OOPSI is recomputed every run
-    old_history = pd.read_csv(HISTORY_PATH) if HISTORY_PATH.exists() else history.iloc[:0]
+    history_path = results_dir / HISTORY_FILE
+    old_history = pd.read_csv(history_path) if history_path.exists() else history.iloc[:0]
     old_history = old_history[~old_history.model.isin(list(fits))]
     return (pd.concat([old, per_neuron], ignore_index=True), pd.concat([old_history, history], ignore_index=True),
             networks)
@@ -465,17 +483,19 @@ def history_frame(fits: dict[str, SupervisedFit]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def load_cached() -> TableResult | None:
-    """The cached full-mode result, or None."""
-    if not (SCORES_PATH.exists() and NEURONS_PATH.exists()):
+def load_cached(results_dir: str | Path = RESULTS_DIR) -> TableResult | None:
+    """The cached full-mode result in ``results_dir``, or None."""
+    neurons, scores = Path(results_dir) / NEURONS_FILE, Path(results_dir) / SCORES_FILE
+    if not (scores.exists() and neurons.exists()):
         return None
-    return TableResult(pd.read_csv(NEURONS_PATH), pd.read_csv(SCORES_PATH))
+    return TableResult(pd.read_csv(neurons), pd.read_csv(scores))
 
 
-def load_cached_models() -> dict[str, SupervisedFit]:
-    """The cached full-mode networks (regular, agnostic, simplified, simplified_x5, as_submitted) that are on disk."""
+def load_cached_models(results_dir: str | Path = RESULTS_DIR) -> dict[str, SupervisedFit]:
+    """The cached full-mode networks that are on disk: regular and agnostic (the pretrained entry), and
+    simplified, simplified_x5, simplified_x5_refit and as_submitted (``results_dir``)."""
     fits: dict[str, SupervisedFit] = {}
-    for path in (PRETRAINED_PATH, MODELS_PATH):
+    for path in (pretrained.checkpoint_path(PRETRAINED_NAME), Path(results_dir) / MODELS_FILE):
         if path.exists():
             fits.update(load_models(path)[0])
     return fits
@@ -489,29 +509,30 @@ def _main() -> None:
                         help="add leave-one-neuron-out fine-tuning within test sets 1 and 3 to the cache")
     parser.add_argument("--rescore", action="store_true", help="score the cached networks again (no training)")
     parser.add_argument("--workers", type=int, default=1, help="processes training an ensemble's members at once")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="results folder (default: the book's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
     if args.rescore:
-        ours = rescore_cached().scores.query("source == 'ours'")
+        ours = rescore_cached(results_dir=args.results).scores.query("source == 'ours'")
         print(ours.pivot_table(index=["model", "protocol"], columns="dataset", values="r").round(3).to_string())
         return
     if args.lono:  # add the within-test-set rows to the cached full-mode result
-        cached = load_cached()
+        cached = load_cached(args.results)
         if cached is None:
             raise SystemExit("no cached result: run --full first")
         data = load_data()
-        models = load_cached_models()
+        models = load_cached_models(args.results)
         names = [m for m in args.models if m in LONO_MODELS and m in models]
         rows = [row for m in names for row in leave_one_neuron_out(models[m], data, name=m, progress=True)]
         keep = ~((cached.neurons.protocol == "test_lono") & cached.neurons.model.isin(names))
         per_neuron = pd.concat([cached.neurons[keep], pd.DataFrame(rows)], ignore_index=True)
-        _save_scores(per_neuron)
+        _save_scores(per_neuron, None, args.results)
         print(pd.DataFrame(rows).groupby(["model", "dataset"]).r.mean().round(3).to_string())
         print(f"total {(time.perf_counter() - start) / 60:.1f} min")
         return
     result, fits = run_table(quick=not args.full, names=args.models, save=args.full, progress=True,
-                             workers=args.workers)
+                             workers=args.workers, results_dir=args.results)
     for name, fit in fits.items():  # an ensemble has no epochs of its own; a refit has no validation neurons
         epoch = f"best epoch {fit.best_epoch}" if fit.history.epoch else "ensemble"
         val = f"val {fit.best_val:.3f}" if np.isfinite(fit.best_val) else "no validation"
