@@ -157,7 +157,7 @@ def test_model_fs_of_an_instance(dsf):
     np.testing.assert_allclose(infer(x, 30.0, dsf, model_fs=30.0), _marginals(dsf, x), atol=1e-12)
 
 
-#: Bad traces and rates: every entry of ``infer`` refuses them alike (``spikebook.traces``).
+#: Bad traces and rates: every entry of ``infer`` refuses them alike (``spikebook.validate``).
 BAD_TRACES = [
     (np.zeros((2, 3, 4)), {}, ValueError, "shape"),
     (np.arange(10), {}, TypeError, "floating-point"),

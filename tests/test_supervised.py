@@ -58,7 +58,7 @@ def test_differences_known_answer() -> None:
     assert feats[2].tolist() == [0, 1, 0, 0, 0, 0]
     assert torch.equal(feats[3:], feats[:3].square())
     bug = input_features(x, as_submitted=True, pooled=False)[0]
-    assert bug[1].tolist() == [1, 2, 3, 4, 5, 5]  # ORIGINAL_CODE.md §1.3: copies of the trace
+    assert bug[1].tolist() == [1, 2, 3, 4, 5, 5]  # codekansas/spikefinder's DeltaFeature: copies of the trace
     assert bug[2].tolist() == [1, 2, 3, 4, 5, 4]  # the same layer applied twice
     assert torch.equal(backward_difference(x, as_submitted=True), bug[1:2])
 
@@ -108,7 +108,8 @@ def test_models_output_non_negative_rates(model: torch.nn.Module) -> None:
 @pytest.mark.parametrize(("as_submitted", "expected"), [(True, 45), (False, 47)])
 def test_regular_model_receptive_field_by_perturbation(as_submitted: bool, expected: int) -> None:
     model = BolteNet(BolteConfig(as_submitted_features=as_submitted, attend_channels=32)).double().eval()
-    assert model.receptive_field == expected  # ORIGINAL_CODE.md §1.5: 45 samples as submitted
+    # as submitted (codekansas/spikefinder): 1 + 4 (pooled features) + 3 x 12 (Inception) + 4 (last conv) = 45
+    assert model.receptive_field == expected
     x = torch.randn(1, 200, dtype=torch.float64)
     x2 = x.clone()
     x2[0, 100] += 1.0

@@ -2,8 +2,8 @@
 
 A neuron's recordings are never split between training and test: its windows are correlated, so a
 network that saw part of a neuron would be scored on data it has in effect seen. Unlike the original
-code's split of shuffled, overlapping windows (ORIGINAL_CODE.md §1.8), every split here deals whole
-neurons:
+code (codekansas/spikefinder), which shuffles windows overlapping by 200 samples and keeps the last 300 of
+them for validation, every split here deals whole neurons:
 
 * :func:`neuron_folds`: cross-validation folds over neurons (the GCaMP6 recordings).
 * :func:`split_by_neuron`, :func:`leave_one_dataset_out`, :func:`official_split`: a held-out set of
@@ -65,10 +65,10 @@ def split_by_neuron(
 ) -> NeuronSplit:
     """Hold out a random fraction of the neurons of every dataset (stratified by ``(split, dataset)``).
 
-    Unlike the original code's split of shuffled, overlapping windows (ORIGINAL_CODE.md §1.8), a neuron's
-    whole recording goes to one side. Each dataset with at least two neurons gives
-    ``max(1, round(held_out_fraction * n))`` of them to ``held_out``; a dataset with one neuron stays in
-    ``train``.
+    Unlike the original code's validation windows (codekansas/spikefinder: the last 300 of the shuffled,
+    overlapping windows, which share samples with training windows), a neuron's whole recording goes to one
+    side. Each dataset with at least two neurons gives ``max(1, round(held_out_fraction * n))`` of them to
+    ``held_out``; a dataset with one neuron stays in ``train``.
 
     Args:
         neurons: the neurons to split (keys must be unique).
