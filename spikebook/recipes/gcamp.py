@@ -13,6 +13,9 @@ paper's early stopping keeps (the highest mean correlation on the training neuro
 A run's outcome is a :class:`GcampRecord`, the VIMCO, slept and label-selected states in separate fields,
 saved as a versioned plain dictionary. :func:`train` makes a shipped entry from every neuron of one indicator;
 the chapter's cross-validation runs :func:`train_network` and :func:`sleep_network` on three folds' neurons.
+One module of about 500 lines because its steps share the segments, the scoring and the record they fill; the
+neurons, the indicator priors and the training loops live below it (:mod:`spikebook.data.groundtruth`,
+:mod:`spikebook.generative.indicators`, :mod:`spikebook.training`).
 
 Taught in: book chapter "Real GCaMP6 recordings".
 """

@@ -37,6 +37,9 @@ cells, with a fixed seed so that evaluations are comparable), with its standard 
 :mod:`spikebook.training.selection` picks the state returned (``"best"`` or ``"one_se"``) and says when to
 stop early.
 
+One module of about 500 lines: the configuration, the history and the resumable run are the state of one fit,
+saved and resumed together; chunking, the per-cell Adam, selection and snapshots have their own modules.
+
 Taught in: book chapter "Amortized variational inference".
 
 References:
