@@ -212,10 +212,23 @@ def rebin_to_rate(
     return np.moveaxis(y, -1, axis)
 
 
+def _unit_scale(x: np.ndarray) -> np.ndarray:
+    """Each row of ``x`` divided by the power of two at or below its largest magnitude, into ``[-1, 1]``.
+
+    Standardising before multiplying keeps the sums of squares of :func:`_pearson_rows` inside float64's
+    range (``1e-200`` squared underflows to 0, ``1e155`` squared overflows). A power of two changes no
+    mantissa, so r is bit for bit what it is without the scaling wherever that did not over- or underflow.
+    """
+    peak = np.abs(x).max(axis=-1, keepdims=True)
+    _, exponent = np.frexp(np.where(np.isfinite(peak) & (peak > 0), peak, 1.0))  # peak = m * 2**e, m in [0.5, 1)
+    return np.ldexp(x, -exponent)
+
+
 def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     r"""Pearson r of each row of two ``(B, K)`` arrays; NaN for a row where ``x`` or ``y`` is constant."""
     if x.shape[-1] == 0:
         return np.full(x.shape[:-1], np.nan)
+    x, y = _unit_scale(x), _unit_scale(y)
     dx = x - x.mean(axis=-1, keepdims=True)
     dy = y - y.mean(axis=-1, keepdims=True)
     denom = np.sqrt((dx * dx).sum(axis=-1) * (dy * dy).sum(axis=-1))

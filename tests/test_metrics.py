@@ -151,6 +151,20 @@ def test_binned_correlation_undefined_is_nan() -> None:
     assert np.isnan(r[0]) and np.isnan(r[1]) and r[2] == pytest.approx(1.0)
 
 
+def test_binned_correlation_is_scale_safe() -> None:
+    """Issue 33 row 8: r does not depend on the scale of either argument, down to 1e-300 and up to 1e300."""
+    rng = np.random.default_rng(8)
+    truth = rng.poisson(0.3, size=(2, 400)).astype(float)
+    pred = truth + rng.normal(0.0, 0.3, size=truth.shape)
+    r = binned_correlation(pred, truth, 4)
+    for scale in (1e-300, 1e-200, 1e155, 1e300):
+        np.testing.assert_allclose(binned_correlation(pred * scale, truth, 4), r, rtol=1e-12)
+        np.testing.assert_allclose(binned_correlation(pred, truth * scale, 4), r, rtol=1e-12)
+        np.testing.assert_allclose(binned_correlation(pred * scale, truth * scale, 4), r, rtol=1e-12)
+    # Scaling by a power of two is exact, so ordinary scales give bit-identical scores.
+    np.testing.assert_array_equal(binned_correlation(pred * 2.0**-40, truth, 4), r)
+
+
 def test_binned_correlation_errors() -> None:
     x = np.ones((2, 8))
     with pytest.raises(ValueError, match="same shape"):
