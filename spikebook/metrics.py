@@ -391,7 +391,9 @@ def spikefinder_correlation(pred: Any, truth: Any, factor: int = 4) -> np.ndarra
         Correlation per neuron, float64, shape ``(N,)``.
 
     Raises:
-        ValueError: If the number of neurons differs, an input is not 1-D or 2-D, or ``factor < 1``.
+        ValueError: If the number of neurons differs, an input is not 1-D or 2-D, has fewer rows than
+            columns (fewer time steps than neurons: a neurons × time array, which would otherwise be scored
+            as one "neuron" per time step), or ``factor < 1``.
 
     References:
         Berens et al. 2018, PLoS Comput Biol 14(5):e1006157, "Community-based benchmarking improves spike
@@ -406,6 +408,13 @@ def spikefinder_correlation(pred: Any, truth: Any, factor: int = 4) -> np.ndarra
         truth = truth[:, None]
     if pred.ndim != 2 or truth.ndim != 2:
         raise ValueError(f"expected (T, N) arrays, got shapes {pred.shape} and {truth.shape}")
+    for name, a in (("pred", pred), ("truth", truth)):
+        if a.shape[0] < a.shape[1]:  # a recording has more time steps than neurons: this is (N, T)
+            raise ValueError(
+                f"{name} has shape {a.shape}: {a.shape[0]} time steps (rows) for {a.shape[1]} neurons (columns); "
+                f"spikefinder_correlation takes the CSV layout (T, N), time down the rows. For a neurons × time "
+                f"array pass {name}.T, or use binned_correlation, which takes (N, T)"
+            )
     if pred.shape[1] != truth.shape[1]:
         raise ValueError(f"pred has {pred.shape[1]} neurons (columns) but truth has {truth.shape[1]}")
     n_rows = max(len(pred), len(truth))

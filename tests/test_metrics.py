@@ -297,6 +297,18 @@ def test_spikefinder_correlation_equals_literal_recipe() -> None:
         spikefinder_correlation(pred[:, :3], truth)
 
 
+def test_spikefinder_correlation_refuses_neurons_by_time() -> None:
+    """Issue 33 row 7: a neurons × time array (more columns than rows) is refused, not scored per time step."""
+    rng = np.random.default_rng(7)
+    truth = rng.poisson(0.3, size=(12, 1000)).astype(float)  # (N, T): the package's layout, not the CSV's
+    pred = truth + rng.normal(0.0, 0.3, size=truth.shape)
+    with pytest.raises(ValueError, match=r"pred has shape \(12, 1000\).*time steps.*\.T"):
+        spikefinder_correlation(pred, truth)
+    with pytest.raises(ValueError, match=r"truth has shape \(12, 1000\)"):
+        spikefinder_correlation(pred.T, truth)
+    np.testing.assert_allclose(spikefinder_correlation(pred.T, truth.T), binned_correlation(pred, truth, 4))
+
+
 def test_summarize() -> None:
     s = summarize({1: np.array([0.2, 0.4]), 2: np.array([0.6, np.nan, 0.9, 0.6])})
     assert isinstance(s, SpikefinderSummary)
