@@ -29,7 +29,8 @@ import torch
 from spikebook.validate import non_negative_int
 
 __all__ = [
-    "CheckpointError", "check_plain", "checkpoint_name", "load_checkpoint", "replacing", "save_atomic",
+    "CheckpointError", "check_plain", "check_writable", "checkpoint_name", "load_checkpoint", "replacing",
+    "save_atomic",
 ]
 
 #: Types a checkpoint may hold: what ``torch.load(weights_only=True)`` rebuilds without running code.
@@ -116,6 +117,38 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Check, before a long run, that :func:`save_atomic` will be able to write ``path``; create nothing.
+
+    A training run saves at its end (or at each evaluation); an unwritable path found only then loses the
+    run. This walks up to the nearest existing folder (the missing ones :func:`replacing` would create) and
+    writes and removes a temporary file there, which is what the operating system will check at save time
+    (``os.access`` is not: it ignores, e.g., read-only mounts).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder.
+        NotADirectoryError: a part of ``path`` that should be a folder is a file (both named).
+        PermissionError: the folder cannot be written (named).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint path {path} is a folder; name a file in it")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(f"cannot save {path}: {folder} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise PermissionError(f"cannot save {path}: {folder} is not writable ({err.strerror})") from None
+    return path
 
 
 def save_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:

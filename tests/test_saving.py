@@ -253,3 +253,28 @@ def test_a_truncated_or_foreign_file_is_an_error_naming_it(tmp_path, monkeypatch
 def test_a_missing_file_is_still_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path / "nothing.pt")
+
+
+def test_check_writable_creates_nothing_and_names_an_unwritable_path(tmp_path):
+    """Issue 33 row 3: a save is checked before training; the check leaves no file or folder behind."""
+    target = tmp_path / "new" / "deeper" / "run.pt"
+    assert saving.check_writable(target) == target
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(NotADirectoryError, match=re.escape(str(tmp_path / "notes.txt"))):
+        saving.check_writable(tmp_path / "notes.txt" / "run.pt")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        saving.check_writable(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes to read-only folders")
+def test_check_writable_refuses_a_read_only_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError, match=re.escape(str(folder))):
+            saving.check_writable(folder / "run.pt")
+    finally:
+        folder.chmod(0o700)

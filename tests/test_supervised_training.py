@@ -96,6 +96,8 @@ def test_config_validation() -> None:
         SupervisedConfig(loss="mse")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         SupervisedConfig(lr=0)
+    with pytest.raises(ValueError, match="lr must be finite"):  # issue 33 row 9
+        SupervisedConfig(lr=float("inf"))
 
 
 def test_fit_lowers_loss_is_seeded_and_round_trips(tmp_path) -> None:
@@ -130,3 +132,28 @@ def test_fit_rejects_overlapping_validation() -> None:
     with pytest.raises(ValueError, match="calcium"):
         fit_supervised(BolteNet(SMALL), [missing], None, SupervisedConfig(window=300, buffer=40), progress=False)
 
+
+
+def test_fit_never_overwrites_a_file_that_is_not_a_model_file(tmp_path) -> None:
+    """Issue 33 row 2: a user's file at ``checkpoint_path`` is refused before training, unless overwrite=True."""
+    train, config = [_neuron(0)], SupervisedConfig(window=300, buffer=40, batch_size=8, max_epochs=1)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    with pytest.raises(FileExistsError, match="notes.txt.*overwrite=True"):
+        fit_supervised(BolteNet(SMALL), train, None, config, progress=False, checkpoint_path=notes)
+    assert notes.read_text() == "my notes"
+    fit_supervised(BolteNet(SMALL), train, None, config, progress=False, checkpoint_path=notes, overwrite=True)
+    assert "model" in load_models(notes)[0]
+    # a file of save_models' kind is this function's own output: retraining replaces it
+    fit_supervised(BolteNet(SMALL), train, None, config, progress=False, checkpoint_path=notes)
+
+
+def test_fit_checks_the_checkpoint_folder_before_training(tmp_path, monkeypatch) -> None:
+    """Issue 33 row 3: an unwritable checkpoint path fails at once, naming the path, before any epoch."""
+    import spikebook.training.supervised as module
+
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(module, "make_windows", lambda *a, **k: pytest.fail("trained before checking"))
+    with pytest.raises(NotADirectoryError, match="file"):
+        fit_supervised(BolteNet(SMALL), [_neuron(0)], None, SupervisedConfig(window=300, buffer=40),
+                       progress=False, checkpoint_path=tmp_path / "file" / "m.pt")

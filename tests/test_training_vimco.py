@@ -306,6 +306,15 @@ def test_a_checkpoint_without_a_field_of_the_resumable_record_is_refused(tmp_pat
         fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
 
 
+def test_an_unwritable_checkpoint_path_fails_before_training(tmp_path, monkeypatch, small_data) -> None:
+    """Issue 33 row 3: the path is checked before the first step, and the error names it."""
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(training_vimco._VimcoRun, "train_step", lambda self: pytest.fail("trained"))
+    with pytest.raises(NotADirectoryError, match="file"):
+        fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, checkpoint_path=tmp_path / "file" / "run.pt",
+                  progress=False)
+
+
 def test_one_se_selection_returns_the_state_of_the_chosen_step(monkeypatch, small_data) -> None:
     """``selection="one_se"`` loads the state trained up to the chosen step, and patience counts from it."""
     bounds = iter([-10.0, -5.0, -6.0, -5.5, -8.0, -9.0, -9.5])  # best at step 2; within its s.e. of 1: 2-6

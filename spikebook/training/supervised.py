@@ -39,7 +39,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from spikebook.saving import load_checkpoint, save_atomic
+from spikebook.saving import CheckpointError, check_writable, load_checkpoint, save_atomic
 from spikebook.seeding import seeded
 from spikebook.signal import halo_windows
 from spikebook.supervised import (
@@ -218,6 +218,7 @@ def fit_supervised(
     *,
     progress: bool = True,
     checkpoint_path: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
 ) -> SupervisedFit:
     """Fit a supervised net on whole training neurons, selecting the epoch on held-out neurons.
 
@@ -234,12 +235,20 @@ def fit_supervised(
         validation: held-out neurons (disjoint from ``train``), or None (keep the last epoch).
         config: training settings.
         progress: show a tqdm bar over steps.
-        checkpoint_path: if given, :func:`save_models` writes the kept state there (as ``{"model": fit}``).
+        checkpoint_path: if given, :func:`save_models` writes the kept state there (as ``{"model": fit}``),
+            replacing a file of :func:`save_models`' kind; checked for writability before training.
+        overwrite: replace any other file at ``checkpoint_path`` too (without, it is refused, unread).
 
     Raises:
         ValueError: if a validation neuron is also a training neuron, or a neuron lacks calcium.
+        FileExistsError: a file at ``checkpoint_path`` that :func:`load_models` cannot read, without
+            ``overwrite``.
+        PermissionError, NotADirectoryError, IsADirectoryError: ``checkpoint_path`` cannot be written
+            (:func:`spikebook.saving.check_writable`); raised before training.
     """
     config = config or SupervisedConfig()
+    if checkpoint_path is not None:
+        _check_target(check_writable(checkpoint_path), overwrite)
     if validation is not None and {n.key for n in train} & {n.key for n in validation}:
         raise ValueError("validation neurons overlap the training neurons: split by neuron first")
     start_time = time.perf_counter()
@@ -293,6 +302,19 @@ def fit_supervised(
     if checkpoint_path is not None:
         save_models(checkpoint_path, {"model": fit})
     return fit
+
+
+def _check_target(path: Path, overwrite: bool) -> None:
+    """Refuse to replace a file at ``path`` that is not a :func:`save_models` file, unless ``overwrite``."""
+    if overwrite or not path.exists():
+        return
+    try:
+        ours = "models" in load_checkpoint(path)
+    except CheckpointError:
+        ours = False
+    if not ours:
+        raise FileExistsError(f"{path} exists and is not a file of save_models; pass overwrite=True to "
+                              "replace it, or choose another checkpoint_path")
 
 
 def save_models(

@@ -65,7 +65,7 @@ from tqdm.auto import tqdm
 from spikebook.generative import BernoulliPrior, CalciumModel
 from spikebook.objectives import Baseline, iwae_bound, vimco_surrogate
 from spikebook.recognition import RecognitionModel
-from spikebook.saving import load_checkpoint, save_atomic
+from spikebook.saving import check_writable, load_checkpoint, save_atomic
 from spikebook.training.chunks import Chunks, _check_traces, _gather, _log_weights, chunk_traces
 from spikebook.training.per_cell import PerCellAdam, _per_cell_flags
 from spikebook.training.selection import Selection, select_one_se, stop_early
@@ -474,7 +474,8 @@ def fit_vimco(
         checkpoint_path: Where to save a resumable checkpoint at each evaluation; if the file exists,
             training resumes from it (its config must equal ``config`` except for ``n_steps``,
             ``patience`` and ``min_steps``, and its seed must be ``seed``). It holds plain data only and is
-            read with :func:`spikebook.saving.load_checkpoint`, so a file planted there runs no code.
+            read with :func:`spikebook.saving.load_checkpoint`, so a file planted there runs no code; the
+            path is checked for writability before training (:func:`spikebook.saving.check_writable`).
         progress: Show a tqdm progress bar.
         callback: Called at every evaluation (step 0 of a new run included) with the number of steps taken,
             the models in their state at that step and the network in eval mode; e.g. to score the network
@@ -492,6 +493,7 @@ def fit_vimco(
             truncated, or carries objects that are not plain data (a ``ValueError``; refused before any step).
             A checkpoint that lacks a field of the resumable record (:meth:`_VimcoRun.checkpoint`) is refused
             with a ``ValueError`` too.
+        PermissionError, NotADirectoryError, IsADirectoryError: ``checkpoint_path`` cannot be written.
 
     References:
         Speiser et al. (2017), §2.2 and §2.4; Mnih & Rezende (2016).
@@ -501,7 +503,7 @@ def fit_vimco(
     seed = non_negative_int(seed, "seed")
     data = _prepare(recognition, generative, traces, config, prior, validation)
     run = _VimcoRun(recognition, generative, data, config, seed, callback)
-    path = None if checkpoint_path is None else Path(checkpoint_path)
+    path = None if checkpoint_path is None else check_writable(checkpoint_path)
     if path is not None and path.exists():
         run.resume(path)
     else:
