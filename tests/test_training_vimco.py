@@ -315,6 +315,21 @@ def test_an_unwritable_checkpoint_path_fails_before_training(tmp_path, monkeypat
                   progress=False)
 
 
+def test_a_checkpoint_made_on_other_data_is_never_resumed(tmp_path, small_data) -> None:
+    """Issue 33 row 10: same config, seed and shapes, other traces (or held-out traces): refused by name."""
+    path = tmp_path / "run.pt"
+    fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
+    with pytest.raises(ValueError, match="other data"):
+        fit_vimco(DSF(TINY_CNN), _scf(2), 2 * small_data + 1, SMALL, seed=5, checkpoint_path=path, progress=False)
+    with pytest.raises(ValueError, match="other data"):
+        fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, validation=small_data, checkpoint_path=path,
+                  progress=False)
+    # the same data in another dtype or memory layout is the same data
+    res = fit_vimco(DSF(TINY_CNN), _scf(2), small_data.double().contiguous(), SMALL, seed=5, checkpoint_path=path,
+                    progress=False)
+    assert res.history.steps == [0, 2, 4]
+
+
 def test_one_se_selection_returns_the_state_of_the_chosen_step(monkeypatch, small_data) -> None:
     """``selection="one_se"`` loads the state trained up to the chosen step, and patience counts from it."""
     bounds = iter([-10.0, -5.0, -6.0, -5.5, -8.0, -9.0, -9.5])  # best at step 2; within its s.e. of 1: 2-6

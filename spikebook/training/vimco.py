@@ -51,6 +51,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -227,6 +228,22 @@ class _VimcoData(NamedTuple):
     per_cell: dict[str, bool]
     chunks_of_cell: list[Tensor]  # indices into chunks, one tensor per cell
     cell_weights: Tensor  # (C,) chunks per cell: how often each cell's batch is drawn
+    digest: str  # of the traces and validation traces as trained on: a resume checks it
+
+
+def _digest(traces: Tensor, validation: Tensor | None) -> str:
+    """SHA-256 of the training and held-out traces (shapes and values, in the dtype trained on).
+
+    Stored in the resumable record, so that a run is never continued on other data with the same shapes.
+    """
+    digest = hashlib.sha256()
+    for x in (traces, validation):
+        if x is None:
+            digest.update(b"none")
+        else:
+            digest.update(repr(tuple(x.shape)).encode())
+            digest.update(x.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _prepare(
@@ -262,7 +279,8 @@ def _prepare(
     chunks_of_cell = [torch.nonzero(chunks.cell == c).squeeze(1) for c in range(n_cells)]
     cell_weights = torch.tensor([len(i) for i in chunks_of_cell], dtype=torch.float)
     return _VimcoData(device, traces, chunks, val_traces, val_chunks, prior.to(device=device, dtype=dtype),
-                      per_cell, chunks_of_cell, cell_weights)
+                      per_cell, chunks_of_cell, cell_weights,
+                      _digest(traces, None if validation is None else val_traces))
 
 
 #: Config fields a resumed run may change: how long it trains and when it stops.
@@ -371,6 +389,7 @@ class _VimcoRun:
             "history": tuple(self.history),
             "config": dataclasses.asdict(self.config),
             "seed": self.seed,
+            "data_digest": self.data.digest,
         }
 
     def resume(self, path: Path) -> None:
@@ -386,6 +405,9 @@ class _VimcoRun:
             raise ValueError(f"checkpoint {path} was made with config {ckpt['config']}, not {mine}")
         if ckpt["seed"] != self.seed:
             raise ValueError(f"checkpoint {path} was made with seed {ckpt['seed']}, not {self.seed}")
+        if ckpt["data_digest"] != self.data.digest:
+            raise ValueError(f"checkpoint {path} was made on other data (its traces or validation traces "
+                             "differ from these); delete it or choose another checkpoint_path to train afresh")
         self.recognition.load_state_dict(ckpt["recognition"])
         self.generative.load_state_dict(ckpt["generative"])
         self.rec_opt.load_state_dict(ckpt["rec_optimizer"])
@@ -473,7 +495,8 @@ def fit_vimco(
             bound).
         checkpoint_path: Where to save a resumable checkpoint at each evaluation; if the file exists,
             training resumes from it (its config must equal ``config`` except for ``n_steps``,
-            ``patience`` and ``min_steps``, and its seed must be ``seed``). It holds plain data only and is
+            ``patience`` and ``min_steps``, its seed must be ``seed``, and its traces and validation traces
+            these: a SHA-256 digest of them is stored in it). It holds plain data only and is
             read with :func:`spikebook.saving.load_checkpoint`, so a file planted there runs no code; the
             path is checked for writability before training (:func:`spikebook.saving.check_writable`).
         progress: Show a tqdm progress bar.
