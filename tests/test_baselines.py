@@ -126,6 +126,14 @@ def test_cdec_inputs_deterministic_and_leaves_numpy_rng_alone():
         (lambda f: f, {"tau_r": 0.05}, "tau_r needs tau_d"),
         (lambda f: f, {"p": 2, "tau_d": 0.5}, "positive tau_r"),
         (lambda f: f, {"g": (0.9,)}, "tau_d"),
+        # issue 33 row 13: time constants and the noise sd are positive and finite, the baseline finite
+        (lambda f: f, {"tau_d": -0.5}, "tau_d must be positive, got -0.5"),
+        (lambda f: f, {"tau_d": 0.0}, "tau_d must be positive"),
+        (lambda f: f, {"tau_d": float("nan")}, "tau_d must be finite"),
+        (lambda f: f, {"p": 2, "tau_d": 0.5, "tau_r": -0.05}, "tau_r must be positive"),
+        (lambda f: f, {"sn": -1.0}, "sn must be positive"),
+        (lambda f: f, {"sn": float("inf")}, "sn must be finite"),
+        (lambda f: f, {"b": float("nan")}, "b must be finite"),
     ],
 )
 def test_cdec_bad_input(make_f, kwargs, match):

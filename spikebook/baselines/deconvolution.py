@@ -26,7 +26,7 @@ import numpy as np
 from oasis.functions import GetSn, deconvolve, estimate_time_constant
 
 from spikebook.seeding import numpy_seeded
-from spikebook.validate import as_traces, rate_hz
+from spikebook.validate import as_traces, finite, positive, rate_hz
 
 __all__ = ["MIN_STEPS", "CdecResult", "ar1_gamma", "cdec"]
 
@@ -118,8 +118,9 @@ def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, 
             trace is constant (OASIS would return NaN spikes for AR(1) and fail with "math
             domain error" for AR(2): the noise and autocovariance estimates are 0), a trace is
             shorter than :data:`MIN_STEPS` while parameters are estimated, ``p`` is not 1 or 2,
-            ``penalty`` is not 0 or 1, ``fs`` is not positive, or the time constants in
-            ``kwargs`` do not match ``p``.
+            ``penalty`` is not 0 or 1, ``fs`` is not positive, the time constants in
+            ``kwargs`` do not match ``p``, or ``tau_d``, ``tau_r`` or ``sn`` are not positive and
+            finite, or ``b`` not finite.
 
     References:
         Friedrich, Zhou & Paninski 2017, PLoS Comput Biol 13(3):e1005423 (OASIS);
@@ -137,6 +138,14 @@ def cdec(f: Any, fs: float, p: int = 1, penalty: int = 0, seed: int | None = 0, 
     tau_d, tau_r = kwargs.pop("tau_d", None), kwargs.pop("tau_r", None)
     if tau_d is None and tau_r is not None:
         raise ValueError("tau_r needs tau_d (seconds)")
+    # OASIS takes any number: tau_d = 0 divides by zero, < 0 gives no spikes, NaN gives NaN spikes
+    if tau_d is not None:
+        tau_d = positive(tau_d, "tau_d")
+    if tau_r is not None and p == 2:
+        tau_r = positive(tau_r, "tau_r")
+    for name, check in (("sn", positive), ("b", finite)):  # sn < 0 gives all-zero spikes
+        if kwargs.get(name) is not None:
+            kwargs[name] = check(kwargs[name], name)
     if tau_d is not None and p == 2 and not tau_r:
         raise ValueError("p=2 with a known tau_d also needs a positive tau_r (seconds)")
     if tau_d is not None and p == 1 and tau_r:
