@@ -30,7 +30,7 @@ from spikebook.recognition import RecognitionModel
 from spikebook.recognition.tiled import MODEL_FS_HZ, PRECISIONS, Precision
 from spikebook.validate import as_traces, positive_int, rate_hz
 
-__all__ = ["DEFAULT_MODEL", "RAW_LEVEL", "infer"]
+__all__ = ["DEFAULT_MODEL", "RAW_LEVEL", "SHORT_TRACE_S", "infer"]
 
 #: The pretrained network :func:`infer` uses by default.
 DEFAULT_MODEL = "dsf-scf-60hz"
@@ -38,6 +38,10 @@ DEFAULT_MODEL = "dsf-scf-60hz"
 #: :func:`infer` warns when the median absolute value of the traces exceeds this: ΔF/F-like traces
 #: (what the DeepSpike networks are trained on) have medians near 0; raw fluorescence is in the hundreds.
 RAW_LEVEL = 10.0
+
+#: :func:`infer` warns when its traces are shorter than this many seconds while there are more of them than
+#: that many seconds of samples: a time × cells array (the Spikefinder CSV layout) read as cells × time.
+SHORT_TRACE_S = 5.0
 
 
 def _pick_device(device: str | torch.device | None) -> torch.device:
@@ -56,6 +60,21 @@ def _warn_if_raw(x: np.ndarray) -> None:
             f"the traces' median |value| is {level:.3g}: they look like raw fluorescence, while the DeepSpike "
             "networks expect ΔF/F-like traces (nothing is normalised here); convert them first, e.g. with "
             "spikebook.data.preprocess.delta_f_over_f",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_if_transposed(x: np.ndarray, fs: float) -> None:
+    """Warn when ``(n, T)`` traces look like a time × cells array: ``T`` under :data:`SHORT_TRACE_S` seconds
+    at ``fs`` while ``n`` rows would be longer than that."""
+    n, length = x.shape
+    short = SHORT_TRACE_S * fs
+    if length < short <= n:
+        warnings.warn(
+            f"traces of shape {x.shape} are read as {n} traces of {length} samples ({length / fs:.3g} s at {fs:g} Hz) "
+            f"each; this looks like a time × cells array (the layout of the Spikefinder CSV files, which "
+            f"read_spikefinder_csv keeps): infer takes cells × time, so pass traces.T",
             UserWarning,
             stacklevel=3,
         )
@@ -91,6 +110,11 @@ def infer(
     :func:`spikebook.data.preprocess.delta_f_over_f` gives it from raw fluorescence); the simulation entries
     the paper's simulated scale (SCF: a baseline near −0.3 and spike amplitudes 0.25–0.5). Traces whose
     median absolute value exceeds :data:`RAW_LEVEL` (raw fluorescence, most likely) get a warning.
+
+    The layout is cells × time, as everywhere in spikebook. Traces shorter than :data:`SHORT_TRACE_S`
+    seconds at ``fs`` while there are more rows than that many seconds of samples get a warning: that is
+    the signature of a time × cells array, such as the Spikefinder CSV files that
+    :func:`spikebook.data.spikefinder.read_spikefinder_csv` returns as they are (pass ``traces.T``).
 
     Args:
         traces: Fluorescence, shape ``(n, T)`` (one row per trace) or ``(T,)``, floating point. NaN marks
@@ -161,6 +185,7 @@ def infer(
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     x, squeeze = as_traces(traces)
     fs = rate_hz(fs, "fs")
+    _warn_if_transposed(x, fs)
     if isinstance(model, str):
         chosen = pretrained.predictor(model)
         if model_fs is not None and not chosen.supervised and rate_hz(model_fs, "model_fs") != chosen.fs_model:

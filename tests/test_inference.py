@@ -327,3 +327,23 @@ def test_raw_level_check_survives_a_mostly_nan_input(dsf):
         out = infer(x, 60.0, dsf)
     assert np.isfinite(out[0, 1:100]).all()
     assert np.isnan(out[0, :1]).all() and np.isnan(out[0, 100:]).all()
+
+
+def test_a_time_by_cells_array_gets_a_warning(dsf):
+    """Issue 33 row 4: traces of a fraction of a second, but thousands of them: the array is time × cells."""
+    x = _traces(3, 2000)  # 3 cells, 33 s at 60 Hz
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # cells × time, or a few short traces: no warning
+        infer(x, 60.0, dsf)
+        infer(_traces(12, 100), 60.0, dsf)
+    with pytest.warns(UserWarning, match=r"2000 traces of 3 samples.*time × cells.*traces\.T"):
+        out = infer(x.T, 60.0, dsf)
+    assert out.shape == x.T.shape  # a warning, not an error: the result is still returned
+
+
+def test_a_time_by_cells_array_gets_a_warning_from_the_supervised_entries():
+    x = _traces(5, 1500)  # (N, T); read_spikefinder_csv gives the CSV's (T, N), i.e. x.T
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # stop at the warning: 1,500 one-trace predictions are not the point
+        with pytest.raises(UserWarning, match="time × cells"):
+            infer(x.T, 100.0, "attended-inception-spikefinder", dataset=4)

@@ -94,7 +94,11 @@ def read_spikefinder_csv(path: str | os.PathLike[str]) -> np.ndarray:
     Returns:
         float64 array of shape ``(T, N)``: ``T`` the longest column's number of samples, ``N`` the number
         of neurons; padding is NaN. Spike files hold counts per 10 ms bin, calcium files fluorescence in
-        arbitrary units, submission files predicted spike rates (arbitrary scale).
+        arbitrary units, submission files predicted spike rates (arbitrary scale). This is the file's own
+        layout, time down the rows, which :func:`spikebook.metrics.spikefinder_correlation` takes; it is
+        the transpose of spikebook's cells × time: pass ``.T`` to :func:`spikebook.infer` (which warns when
+        given a time × cells array), or use the per-neuron records of
+        :func:`spikebook.data.spikefinder.load_spikefinder`.
 
     Raises:
         FileNotFoundError: If ``path`` is not a file.
