@@ -279,6 +279,7 @@ def test_gibbs_batch_shapes_and_determinism():
         ({"n_sweeps": 0}, ValueError, "n_sweeps"),
         ({"block": 0}, ValueError, "block"),
         ({"stride": 5}, ValueError, "stride"),
+        ({"stride": 400_000_000}, ValueError, "stride must be at most"),  # issue 33 row 11: not ~19 GB
         ({"n_sweeps": 10.0}, TypeError, "n_sweeps"),  # a wrong type is a TypeError (spikebook.validate)
         ({"burn_in": True}, TypeError, "burn_in"),
     ],

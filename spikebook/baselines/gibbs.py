@@ -198,7 +198,9 @@ def gibbs_scf(
         seed: Seed of the ``torch.Generator`` that drives the sampler, or a generator; the same seed gives
             the same result.
         block: Number :math:`B` of adjacent sites drawn jointly, 1 to 8.
-        stride: Distance between blocks drawn together; a multiple of ``block`` and ``>= L + block - 1``.
+        stride: Distance between blocks drawn together; a multiple of ``block``, ``>= L + block - 1`` and at
+            most ``T + L + block - 1`` rounded up to a multiple of ``block`` (larger strides only add empty
+            blocks, and their memory).
             Default: the smallest such value (fastest exact choice).
         rao_blackwell: Average the conditional probabilities :math:`p(s_t = 1 \mid s_{\text{rest}}, f)` met
             at each update (Rao-Blackwellised, lower variance) instead of the sampled :math:`s_t`. Both
@@ -258,6 +260,11 @@ def gibbs_scf(
     stride = positive_int(stride, "stride")
     if stride < span or stride % block:
         raise ValueError(f"stride must be a multiple of block={block} and >= L + block - 1 = {span}, got {stride}")
+    # memory and Python steps grow with stride; beyond T + L + B - 1 it adds only empty blocks
+    longest = block * -(-(n_steps + span) // block)
+    if stride > longest:
+        raise ValueError(f"stride must be at most {longest} for T={n_steps} (any stride >= T + block is the "
+                         f"sequential scan), got {stride}")
 
     n_traces = math.prod(batch)
     beta = _per_trace(model.beta, batch, n_traces)  # (N, 1)
