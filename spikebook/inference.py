@@ -28,9 +28,10 @@ import torch
 from spikebook import pretrained
 from spikebook.recognition import RecognitionModel
 from spikebook.recognition.tiled import MODEL_FS_HZ, PRECISIONS, Precision
+from spikebook.supervised import SUPERVISED_FS_HZ
 from spikebook.validate import as_traces, positive_int, rate_hz
 
-__all__ = ["DEFAULT_MODEL", "RAW_LEVEL", "SHORT_TRACE_S", "infer"]
+__all__ = ["DEFAULT_MODEL", "MAX_UPSAMPLING", "RAW_LEVEL", "SHORT_TRACE_S", "infer"]
 
 #: The pretrained network :func:`infer` uses by default.
 DEFAULT_MODEL = "dsf-scf-60hz"
@@ -42,6 +43,12 @@ RAW_LEVEL = 10.0
 #: :func:`infer` warns when its traces are shorter than this many seconds while there are more of them than
 #: that many seconds of samples: a time × cells array (the Spikefinder CSV layout) read as cells × time.
 SHORT_TRACE_S = 5.0
+
+#: The largest factor by which :func:`infer` up-samples traces to its network's rate: the lowest rate
+#: accepted is the network's rate over this (0.6 Hz for the 60 Hz DeepSpike networks, 1 Hz for the 100 Hz
+#: supervised ones). Calcium imaging below 1 Hz is rare; a rate given in kHz (``0.03`` for 30 Hz) is not,
+#: and it would up-sample 2,000× — gigabytes for a short recording — and return noise.
+MAX_UPSAMPLING = 100
 
 
 def _pick_device(device: str | torch.device | None) -> torch.device:
@@ -77,6 +84,16 @@ def _warn_if_transposed(x: np.ndarray, fs: float) -> None:
             f"read_spikefinder_csv keeps): infer takes cells × time, so pass traces.T",
             UserWarning,
             stacklevel=3,
+        )
+
+
+def _check_upsampling(fs: float, fs_model: float, name: str) -> None:
+    """Refuse ``fs`` more than :data:`MAX_UPSAMPLING` times below the network's rate ``fs_model``."""
+    if fs * MAX_UPSAMPLING < fs_model:
+        raise ValueError(
+            f"fs={fs:g} Hz is {fs_model / fs:.4g} times below the rate of {name} ({fs_model:g} Hz); infer "
+            f"up-samples at most {MAX_UPSAMPLING}× (fs ≥ {fs_model / MAX_UPSAMPLING:g} Hz). fs is in Hz: was it "
+            f"given in kHz (30 Hz is fs=30.0, not 0.03)?"
         )
 
 
@@ -163,7 +180,9 @@ def infer(
     Raises:
         TypeError: ``traces`` not floating point; ``model`` neither a name nor a RecognitionModel;
             ``fs`` not a number.
-        ValueError: ``traces`` empty, not 1-D/2-D, holding ±inf or an all-NaN trace; ``fs ≤ 0``; unknown
+        ValueError: ``traces`` empty, not 1-D/2-D, holding ±inf or an all-NaN trace; ``fs ≤ 0``; ``fs``
+            more than :data:`MAX_UPSAMPLING` (100) times below the network's rate (below 0.6 Hz for the
+            60 Hz DeepSpike networks, 1 Hz for the supervised entries: most likely a rate in kHz); unknown
             model name (the message lists the available ones); non-positive ``n_samples``,
             ``batch_size`` or ``chunk_len``; an unknown ``precision``; a setting of the DeepSpike networks
             (``precision``, ``batch_size``, ``chunk_len``, ``device``, ``model_fs``, ``compiled``) with a
@@ -196,6 +215,7 @@ def infer(
         raise TypeError(
             f"model must be a pretrained name (str) or a spikebook RecognitionModel, got {type(model).__name__}"
         )
+    _check_upsampling(fs, SUPERVISED_FS_HZ if chosen.supervised else chosen.fs_model, chosen.name)
     if chosen.supervised:
         # Settings of the DeepSpike path are refused, not ignored (n_samples is ignored, as for DS-F).
         given = {"precision": precision != "float32", "batch_size": batch_size is not None,

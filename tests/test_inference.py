@@ -14,7 +14,7 @@ import torch
 
 import spikebook
 from spikebook import pretrained
-from spikebook.inference import infer
+from spikebook.inference import MAX_UPSAMPLING, infer
 from spikebook.recognition import DSF, DSFDEN, DSNF, CNNConfig, RNNConfig
 from spikebook.signal import to_model_rate, to_user_rate
 
@@ -168,6 +168,7 @@ BAD_TRACES = [
     (np.zeros(10), {"fs": -60.0}, ValueError, "positive"),
     (np.zeros(10), {"fs": float("nan")}, ValueError, "positive"),
     (np.zeros(10), {"fs": "60"}, TypeError, "number"),
+    (np.zeros(10), {"fs": 0.03}, ValueError, r"fs=0.03 Hz is \d+ times below.*at most 100×.*kHz"),  # issue 33 row 12
 ]
 
 
@@ -347,3 +348,11 @@ def test_a_time_by_cells_array_gets_a_warning_from_the_supervised_entries():
         warnings.simplefilter("error")  # stop at the warning: 1,500 one-trace predictions are not the point
         with pytest.raises(UserWarning, match="time × cells"):
             infer(x.T, 100.0, "attended-inception-spikefinder", dataset=4)
+
+
+def test_the_largest_up_sampling_is_accepted(dsf):
+    """Issue 33 row 12: the bound is MAX_UPSAMPLING, inclusive; just below it the rate is refused."""
+    x = _traces(1, 10)
+    assert infer(x, 60.0 / MAX_UPSAMPLING, dsf).shape == x.shape  # 10 samples → 1,000 model bins
+    with pytest.raises(ValueError, match="fs=0.59 Hz"):
+        infer(x, 0.59, dsf)
