@@ -21,9 +21,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from spikebook.validate import finite_trace, rate_hz
+from spikebook.validate import finite_trace, positive_int, rate_hz
 
 __all__ = [
+    "RATIO_RTOL",
     "Window",
     "batches",
     "finite_runs",
@@ -35,19 +36,37 @@ __all__ = [
 ]
 
 
+#: The largest relative error :func:`resample_ratio` accepts between ``up / down`` and ``fs_out / fs_in``:
+#: a trace's duration changes by at most this fraction (1 s in 1,000 s), far below what a calcium kernel
+#: of tenths of a second notices.
+RATIO_RTOL = 1e-3
+
+
 def resample_ratio(fs_in: float, fs_out: float, max_denominator: int = 1_000) -> tuple[int, int]:
     """Integers ``(up, down)`` with ``up / down ≈ fs_out / fs_in`` and ``down ≤ max_denominator``.
 
     Exact for round rates (60 → 100 Hz: 5/3); otherwise the nearest such fraction (60.06 → 60 Hz: 999/1000,
     1 ppm from 1000/1001). The polyphase filter's length grows with ``max(up, down)``, hence the small
-    bound.
+    bound. A fraction with ``p = up ≥ 1`` is within ``1 / (p · max_denominator)`` of the ratio, so the
+    bound binds only when down-sampling by more than ``max_denominator`` (100 kHz → 60 Hz is 3/5000, whose
+    nearest fraction with ``down ≤ 1000`` is 1/1000, 67 % off): then it refuses rather than change the
+    duration by more than :data:`RATIO_RTOL`.
 
     Raises:
-        TypeError, ValueError: a rate that :func:`spikebook.validate.rate_hz` refuses, or a ratio that rounds to 0.
+        TypeError, ValueError: a rate that :func:`spikebook.validate.rate_hz` refuses.
+        ValueError: no ``up / down`` with ``down ≤ max_denominator`` within :data:`RATIO_RTOL` of the ratio.
     """
-    ratio = Fraction(rate_hz(fs_out, "fs_out") / rate_hz(fs_in, "fs_in")).limit_denominator(max_denominator)
-    if ratio == 0:
-        raise ValueError(f"cannot resample from {fs_in} Hz to {fs_out} Hz: ratio below 1/{max_denominator}")
+    max_denominator = positive_int(max_denominator, "max_denominator")
+    exact = rate_hz(fs_out, "fs_out") / rate_hz(fs_in, "fs_in")
+    ratio = Fraction(exact).limit_denominator(max_denominator)
+    error = abs(float(ratio) - exact) / exact
+    if error > RATIO_RTOL:
+        raise ValueError(
+            f"cannot resample from {fs_in:g} Hz to {fs_out:g} Hz exactly enough: the nearest ratio up/down with "
+            f"down ≤ max_denominator={max_denominator} is {ratio.numerator}/{ratio.denominator}, {error:.2g} off "
+            f"{exact:.6g} (at most {RATIO_RTOL:g} is allowed); pass a larger max_denominator "
+            f"(≥ {math.ceil(fs_in / fs_out)}) or resample in two steps"
+        )
     return ratio.numerator, ratio.denominator
 
 
@@ -68,11 +87,15 @@ def resample(
         fs_out: the target rate in Hz.
         max_denominator: bound on ``down``.
         padtype: how the filter sees beyond the ends (``resample_poly``'s option): ``"line"`` continues
-            the trend (raw fluorescence), ``"median"`` the segment's baseline (what
+            the trend (raw fluorescence; needs 2 samples or more), ``"median"`` the segment's baseline (what
             :func:`spikebook.infer` uses for ΔF/F segments).
 
     Returns:
         The trace at ``fs_out``, float64 (a copy when the rates agree).
+
+    Raises:
+        ValueError: ``f`` not one finite, non-empty trace; a ratio :func:`resample_ratio` cannot approximate
+            within :data:`RATIO_RTOL`; a single sample with ``padtype="line"``.
     """
     import scipy.signal  # slow to import: only when resampling
 
@@ -80,6 +103,11 @@ def resample(
     up, down = resample_ratio(fs_in, fs_out, max_denominator)
     if up == down:
         return f.copy()
+    if padtype == "line" and f.size < 2:  # resample_poly would fit a line through one sample: NaN
+        raise ValueError(
+            "f has 1 sample: padtype='line' continues the trend of the trace, which needs at least 2 samples; "
+            "use padtype='median' (a constant) for a single sample"
+        )
     return scipy.signal.resample_poly(f, up, down, padtype=padtype)
 
 

@@ -5,10 +5,12 @@ import pytest
 
 from spikebook.metrics import rebin_to_rate
 from spikebook.signal import (
+    RATIO_RTOL,
     Window,
     batches,
     finite_runs,
     halo_windows,
+    resample,
     resample_ratio,
     to_model_rate,
     to_user_rate,
@@ -48,12 +50,32 @@ def test_resample_ratio_known_answers(fs_in, fs_out, expected):
 
 
 def test_resample_ratio_errors():
-    with pytest.raises(ValueError, match="ratio below 1/1000"):
+    with pytest.raises(ValueError, match="exactly enough"):
         resample_ratio(1e6, 60.0)
     with pytest.raises(ValueError, match="fs_in must be a positive, finite number of Hz"):
         resample_ratio(float("nan"), 60.0)
     with pytest.raises(TypeError, match="fs_out must be a number of Hz"):
         resample_ratio(60.0, "100")
+
+
+def test_resample_refuses_a_ratio_it_cannot_approximate():
+    """Issue 33 row 16: from 100 kHz to 60 Hz (3/5000) the nearest up/down with down ≤ 1000 is 1/1000."""
+    with pytest.raises(ValueError, match=r"100000 Hz to 60 Hz.*1/1000.*max_denominator"):
+        resample(np.ones(10_000), 100_000.0, 60.0)
+    assert resample(np.ones(10_000), 100_000.0, 60.0, max_denominator=5_000).size == 6  # exact: 3/5000
+    # Awkward rates are within RATIO_RTOL: the recording rate of a CASCADE file, 60.06 Hz, NTSC's 29.97 Hz.
+    for fs_in in (60.06, 29.97, 1 / 0.0167):
+        up, down = resample_ratio(fs_in, 100.0)
+        assert up / down == pytest.approx(100.0 / fs_in, rel=RATIO_RTOL)
+
+
+def test_resample_of_one_sample_is_refused_or_constant():
+    """Issue 33 row 16: a line through one sample is undefined (resample_poly gives NaN): refused, by name."""
+    with pytest.raises(ValueError, match=r"1 sample.*padtype='line'.*at least 2.*'median'"):
+        resample(np.ones(1), 30.0, 60.0)
+    np.testing.assert_array_equal(resample(np.full(1, 3.0), 30.0, 60.0, padtype="median"), [3.0, 3.0])
+    np.testing.assert_array_equal(resample(np.full(1, 3.0), 30.0, 30.0), [3.0])  # same rate: a copy
+    assert np.isfinite(to_model_rate(np.full(1, 0.2), 30.0, 60.0)).all()  # what infer does with a lone sample
 
 
 @pytest.mark.parametrize(("m", "core", "halo"), [(10, 3, 2), (100, 7, 5), (1_000, 250, 51), (20, 100, 51), (57, 1, 0)])
