@@ -428,3 +428,12 @@ def test_mlphys_without_drift_has_no_drift_parameter():
     assert MLphys(drift=0.01).drifting
     with pytest.raises(ValueError, match="drift"):
         MLphys(drift=0.0)
+
+
+def test_a_parameter_with_more_axes_than_its_per_cell_form_is_refused():
+    """Issue 33 row 14: ``alpha`` of shape (3, 1) gave samples (3, 3, T); a gain is () or (C,)."""
+    with pytest.raises(ValueError, match=r"alpha must have 0 axes .shared by all cells. or 1 .per cell.*\(3, 1\)"):
+        SCF(alpha=torch.full((3, 1), 0.3))
+    with pytest.raises(ValueError, match=r"sigma must have 0 axes"):
+        SCF(sigma=torch.full((1, 3), 0.1))
+    assert SCF(alpha=torch.full((3,), 0.3), gamma=torch.full((3, 1), 0.9)).sample(torch.zeros(3, 50)).shape == (3, 50)

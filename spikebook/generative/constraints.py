@@ -15,7 +15,8 @@ never produce an invalid model.
 
 A parameter shared by all cells has ``shared_ndim`` axes (0 for a gain, 1 for the AR roots
 ``(p,)``, 1 for a per-compartment gain ``(1+S,)`` of the dendritic model); its per-cell form has one
-more, leading, cell axis ``(C, ...)``. :func:`shared_ndims` reads these numbers off a model, so that
+more, leading, cell axis ``(C, ...)``; a value with more axes is refused when it is assigned (it would
+broadcast into the batch axes of every sample). :func:`shared_ndims` reads these numbers off a model, so that
 training code can tell per-cell parameters from shared ones without knowing the model.
 
 Taught in: book chapter "From spikes to fluorescence".
@@ -73,6 +74,11 @@ class Constrained:
 
     def __set__(self, module: nn.Module, value: float | Tensor) -> None:
         value = as_float_tensor(value, self.name)
+        if value.dim() > self.shared_ndim + 1:  # another axis would broadcast into a batch axis
+            axes = "axis" if self.shared_ndim == 1 else "axes"
+            raise ValueError(f"{self.name} must have {self.shared_ndim} {axes} (shared by all cells) or "
+                             f"{self.shared_ndim + 1} (per cell, a leading cell axis), got shape "
+                             f"{tuple(value.shape)}")
         raw = self.transform.inv(value)
         if not (self._inside_open_support(value) & torch.isfinite(raw)).all():
             raise ValueError(f"{self.name} must lie inside {self.transform.codomain}, got {value}")
