@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.io
 import scipy.signal
 
 from spikebook.data import remote
-from spikebook.data.groundtruth import load_chen2013
+from spikebook.data.groundtruth import load_chen2013, read_cascade_mat
 from spikebook.data.preprocess import bin_spike_times, delta_f_over_f, percentile_baseline
 from spikebook.signal import resample
 
@@ -80,3 +81,24 @@ def test_bin_spike_times_causal_counts_spikes_since_the_previous_frame():
     with pytest.raises(ValueError, match="convention"):
         bin_spike_times(spikes, frames, "forward")
 
+
+
+def _cascade_file(path, **fields):
+    """A one-recording CASCADE file: 10 s at 60 Hz and two APs, with ``fields`` replacing or (None) removing."""
+    t = np.arange(600) / 60.0
+    recording = {"fluo_time": t, "fluo_mean": np.sin(t), "events_AP": np.array([1.0, 2.5]) * 1e4, **fields}
+    scipy.io.savemat(path, {"CAttached": {k: v for k, v in recording.items() if v is not None}})
+    return path
+
+
+def test_read_cascade_mat_of_a_well_formed_file(tmp_path):
+    (rec,) = read_cascade_mat(_cascade_file(tmp_path / "CAttached_Chen2013_cell1.mat"), "GCaMP6s")
+    assert rec.fluorescence.shape == rec.spikes.shape == (600,) and rec.spikes.sum() == 2
+    assert rec.fs == pytest.approx(60.0) and rec.neuron == "cell1"
+
+
+def test_read_cascade_mat_refuses_frame_times_of_another_length(tmp_path):
+    """Issue 33 row 6: 500 frame times for 600 fluorescence samples is refused, naming the file."""
+    path = _cascade_file(tmp_path / "short.mat", fluo_time=np.arange(500) / 60.0)
+    with pytest.raises(ValueError, match=r"short\.mat recording 0: fluo_time has 500 frame times but fluo_mean 600"):
+        read_cascade_mat(path, "GCaMP6s")

@@ -70,7 +70,8 @@ def read_cascade_mat(
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        ValueError: if a recording has NaN fluorescence or non-increasing frame times.
+        ValueError: if a recording has NaN fluorescence, non-increasing frame times, or not one frame time
+            per fluorescence sample.
     """
     path = Path(path)
     structs = read_cattached(path)
@@ -81,6 +82,9 @@ def read_cascade_mat(
         fluorescence = np.asarray(rec.fluo_mean, dtype=np.float64)
         if not np.isfinite(fluorescence).all():
             raise ValueError(f"{path.name} recording {index}: fluorescence has NaN values")
+        if frames.shape != fluorescence.shape:  # one time stamp per frame, or the spikes land on other frames
+            raise ValueError(f"{path} recording {index}: fluo_time has {frames.size} frame times but fluo_mean "
+                             f"{fluorescence.size} samples; they must be equal, one time per frame")
         spikes = bin_spike_times(np.atleast_1d(rec.events_AP) / 1e4, frames, spike_bins)
         fs = 1.0 / float(np.median(np.diff(frames)))
         recordings.append(Recording(fluorescence, spikes, fs, neuron, index, indicator))
