@@ -437,3 +437,10 @@ def test_a_parameter_with_more_axes_than_its_per_cell_form_is_refused():
     with pytest.raises(ValueError, match=r"sigma must have 0 axes"):
         SCF(sigma=torch.full((1, 3), 0.1))
     assert SCF(alpha=torch.full((3,), 0.3), gamma=torch.full((3, 1), 0.9)).sample(torch.zeros(3, 50)).shape == (3, 50)
+
+
+@pytest.mark.parametrize("fs", [math.inf, math.nan, 0.0])
+def test_bernoulli_prior_refuses_a_sampling_rate_that_is_not_positive_and_finite(fs):
+    """Issue 33 row 17: ``fs=inf`` gave a prior without spikes and a NaN log-probability."""
+    with pytest.raises(ValueError, match="fs must be a positive, finite number of Hz"):
+        BernoulliPrior(1.0, fs)

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from spikebook.generative.base import check_spikes
 from spikebook.generative.constraints import as_float_tensor
+from spikebook.validate import rate_hz as check_rate_hz
 
 
 class BernoulliPrior(nn.Module):
@@ -26,8 +27,7 @@ class BernoulliPrior(nn.Module):
     def __init__(self, rate_hz: float | Tensor, fs: float) -> None:
         super().__init__()
         rate_hz = as_float_tensor(rate_hz, "rate_hz")
-        if fs <= 0:
-            raise ValueError(f"fs must be positive (Hz), got {fs}")
+        fs = check_rate_hz(fs, "fs")
         if (rate_hz <= 0).any() or (rate_hz >= fs).any():
             raise ValueError(f"rate_hz must lie in (0, fs={fs}) Hz, got {rate_hz}")
         self.fs = float(fs)
