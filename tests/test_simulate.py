@@ -53,3 +53,24 @@ def test_bad_configurations_raise():
         SimulationConfig(n_cells=10.0)
     with pytest.raises(ValueError, match="low > high"):
         simulate(SimulationConfig(n_cells=2, n_steps=10), ranges={**PAPER_RANGES["SCF"], "alpha": (0.5, 0.2)})
+
+
+def test_a_partial_ranges_keeps_the_papers_ranges_for_the_other_parameters():
+    """Issue 33 row 15: ``ranges={"gamma": ...}`` left alpha, sigma at the class defaults (one value for all
+    cells); the others now come from :data:`PAPER_RANGES`, drawn exactly as if given in full."""
+    config = SimulationConfig(n_cells=20, n_steps=10)
+    partial = simulate(config, seed=3, ranges={"gamma": (0.9, 0.95)})
+    full = simulate(config, seed=3, ranges={**PAPER_RANGES["SCF"], "gamma": (0.9, 0.95)})
+    assert torch.equal(partial.fluorescence, full.fluorescence)
+    low, high = PAPER_RANGES["SCF"]["sigma"]
+    sigma = partial.model.sigma
+    assert sigma.unique().numel() == 20 and low <= sigma.min() and sigma.max() <= high
+    assert (partial.model.gamma <= 0.95 + 1e-6).all()
+    with pytest.raises(ValueError, match="ranges has parameters the SCF model lacks: 'tau'"):
+        simulate(config, ranges={"tau": (0.1, 0.2)})
+
+
+def test_paper_datasets_refuse_an_infinite_sampling_rate():
+    """Issue 33 row 17: ``fs=inf``."""
+    with pytest.raises(ValueError, match="fs must be a positive, finite number of Hz"):
+        paper_datasets(fs=float("inf"), n_steps=10, sizes=(1, 1, 1))

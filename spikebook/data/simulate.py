@@ -119,8 +119,20 @@ def simulate(config: SimulationConfig = SimulationConfig(), seed: int = 0, range
     Args:
         config: sizes, model, rates.
         seed: seed of the ``torch.Generator``; the same seed gives the same data.
-        ranges: parameter ranges overriding :data:`PAPER_RANGES` for ``config.model``.
+        ranges: ``{name: (low, high)}`` replacing :data:`PAPER_RANGES` of ``config.model`` for the
+            parameters it names; the others keep the paper's ranges (not the model's defaults, which
+            would give every cell the same value), drawn as if the full ranges had been given.
+
+    Raises:
+        ValueError: ``ranges`` names a parameter the model has no range for, or has ``low > high``.
     """
+    paper = PAPER_RANGES[config.model]
+    if ranges is not None:
+        unknown = sorted(set(ranges) - set(paper))
+        if unknown:
+            raise ValueError(f"ranges has parameters the {config.model} model lacks: "
+                             f"{', '.join(map(repr, unknown))}; allowed: {', '.join(paper)}")
+        ranges = {**paper, **ranges}  # the paper's order: the same draws as the full ranges
     generator = torch.Generator().manual_seed(seed)
     model = _MODELS[config.model](**draw_parameters(config.model, config.n_cells, generator, ranges))
     rates = torch.tensor(config.rates_hz).unsqueeze(-1)  # (R, 1): one rate per trace, shared by cells
