@@ -102,3 +102,34 @@ def test_read_cascade_mat_refuses_frame_times_of_another_length(tmp_path):
     path = _cascade_file(tmp_path / "short.mat", fluo_time=np.arange(500) / 60.0)
     with pytest.raises(ValueError, match=r"short\.mat recording 0: fluo_time has 500 frame times but fluo_mean 600"):
         read_cascade_mat(path, "GCaMP6s")
+
+
+@pytest.mark.parametrize("field", ["fluo_time", "fluo_mean", "events_AP"])
+def test_read_cascade_mat_names_the_file_and_a_missing_field(tmp_path, field):
+    """Issue 33 row 20: a missing field is a ValueError naming the file and the field, not AttributeError."""
+    path = _cascade_file(tmp_path / "cell.mat", **{field: None})
+    with pytest.raises(ValueError, match=rf"cell\.mat recording 0: no field '{field}'"):
+        read_cascade_mat(path, "GCaMP6s")
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"fluo_time": np.where(np.arange(600) == 5, np.nan, np.arange(600) / 60.0)}, "fluo_time has NaN"),
+        ({"fluo_time": np.arange(600)[::-1] / 60.0}, "fluo_time must be increasing"),
+        ({"fluo_mean": np.where(np.arange(600) == 5, np.nan, 0.0)}, "fluorescence has NaN"),
+    ],
+)
+def test_read_cascade_mat_names_the_file_of_bad_values(tmp_path, fields, match):
+    path = _cascade_file(tmp_path / "cell.mat", **fields)
+    with pytest.raises(ValueError, match=rf"{tmp_path.name}.*cell\.mat recording 0: {match}"):
+        read_cascade_mat(path, "GCaMP6s")
+
+
+def test_read_cascade_mat_names_a_file_that_is_not_a_cascade_file(tmp_path):
+    scipy.io.savemat(tmp_path / "other.mat", {"Other": 1.0})
+    with pytest.raises(ValueError, match=r"other\.mat.*no 'CAttached'.*Other"):
+        read_cascade_mat(tmp_path / "other.mat", "GCaMP6s")
+    (tmp_path / "text.mat").write_text("not a MATLAB file")
+    with pytest.raises(ValueError, match=r"text\.mat.*cannot be read as a MATLAB \.mat file"):
+        read_cascade_mat(tmp_path / "text.mat", "GCaMP6s")

@@ -49,16 +49,38 @@ class Recording:
     indicator: str
 
 
+#: The fields of a CASCADE recording this package reads: frame times (s), fluorescence, AP times (1e-4 s).
+CASCADE_FIELDS = ("fluo_time", "fluo_mean", "events_AP")
+
+
 def read_cattached(path: str | os.PathLike[str]) -> np.ndarray:
     """The raw ``CAttached`` structs of one CASCADE file (one per recording), always as a 1-D array.
 
+    Every struct is checked to hold the :data:`CASCADE_FIELDS`.
+
     Raises:
         FileNotFoundError: if the file does not exist.
+        ValueError: naming the file: it is not a MATLAB file, has no ``CAttached`` variable, or a recording
+            lacks one of the :data:`CASCADE_FIELDS`.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CASCADE ground-truth file not found: {path}")
-    return np.atleast_1d(scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)["CAttached"])
+    try:
+        variables = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
+    except (scipy.io.matlab.MatReadError, ValueError, TypeError, OSError, NotImplementedError) as error:
+        raise ValueError(f"{path} cannot be read as a MATLAB .mat file: {error}") from error
+    if "CAttached" not in variables:
+        found = sorted(k for k in variables if not k.startswith("__"))
+        raise ValueError(f"{path} has no 'CAttached' variable, so it is not a CASCADE ground-truth file "
+                         f"(variables: {found})")
+    structs = np.atleast_1d(variables["CAttached"])
+    for index, rec in enumerate(structs):
+        for field in CASCADE_FIELDS:
+            if not hasattr(rec, field):
+                raise ValueError(f"{path} recording {index}: no field {field!r} (a CASCADE recording has "
+                                 f"{', '.join(CASCADE_FIELDS)})")
+    return structs
 
 
 def read_cascade_mat(
@@ -70,21 +92,29 @@ def read_cascade_mat(
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        ValueError: if a recording has NaN fluorescence, non-increasing frame times, or not one frame time
-            per fluorescence sample.
+        ValueError: naming the file and the recording: what :func:`read_cattached` refuses; NaN
+            fluorescence; frame times that are not finite or not increasing, or not one per fluorescence
+            sample.
     """
     path = Path(path)
     structs = read_cattached(path)
     neuron = path.stem.removeprefix("CAttached_Chen2013_").removesuffix("_mini")
     recordings = []
     for index, rec in enumerate(structs):
-        frames = np.asarray(rec.fluo_time, dtype=np.float64)
-        fluorescence = np.asarray(rec.fluo_mean, dtype=np.float64)
+        where = f"{path} recording {index}"
+        frames = np.atleast_1d(np.asarray(rec.fluo_time, dtype=np.float64))
+        fluorescence = np.atleast_1d(np.asarray(rec.fluo_mean, dtype=np.float64))
         if not np.isfinite(fluorescence).all():
-            raise ValueError(f"{path.name} recording {index}: fluorescence has NaN values")
+            raise ValueError(f"{where}: fluorescence has NaN values")
         if frames.shape != fluorescence.shape:  # one time stamp per frame, or the spikes land on other frames
-            raise ValueError(f"{path} recording {index}: fluo_time has {frames.size} frame times but fluo_mean "
+            raise ValueError(f"{where}: fluo_time has {frames.size} frame times but fluo_mean "
                              f"{fluorescence.size} samples; they must be equal, one time per frame")
+        if not np.isfinite(frames).all():
+            raise ValueError(f"{where}: fluo_time has NaN or infinite frame times "
+                             f"(first at frame {int(np.flatnonzero(~np.isfinite(frames))[0])})")
+        if frames.size < 2 or not (np.diff(frames) > 0).all():
+            raise ValueError(f"{where}: fluo_time must be increasing, with 2 frames or more "
+                             f"({frames.size} frames)")
         spikes = bin_spike_times(np.atleast_1d(rec.events_AP) / 1e4, frames, spike_bins)
         fs = 1.0 / float(np.median(np.diff(frames)))
         recordings.append(Recording(fluorescence, spikes, fs, neuron, index, indicator))
