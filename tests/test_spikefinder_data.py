@@ -202,3 +202,38 @@ def test_bad_arguments_and_offline_fetch(tmp_path: Path, monkeypatch: pytest.Mon
         fetch_spikefinder(tmp_path, parts=["test"])
     with pytest.raises(ValueError, match="parts"):
         fetch_spikefinder(tmp_path, parts=["validation"])
+
+
+# ---------------------------------------------------------------------------------- malformed CSV files
+
+
+@pytest.mark.parametrize("ending", ["\n\n", "\n\n\n", "\r\n\r\n", "\n  \n"])
+def test_a_trailing_blank_line_does_not_make_a_csv_unreadable(tmp_path, ending):
+    """Issue 33 row 21: blank lines at the end of a file are its end, not a row."""
+    path = tmp_path / "1.test.spikes.csv"
+    path.write_bytes(("0,1,2\n1,2,3\n4,,6" + ending).encode())
+    np.testing.assert_array_equal(read_spikefinder_csv(path), [[1.0, 2.0, 3.0], [4.0, np.nan, 6.0]])
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("0,1\n1,2\n3,abc\n", r"line 3, column 1: 'abc' is not a number"),  # a text cell
+        ("0,1,2\n1,2,3\n4,5\n6,7,8\n", r"line 3 has 2 fields but the header has 3"),  # a ragged row
+        ("0,1\n1,2,3\n4,5,6\n", r"line 2 has 3 fields but the header has 2"),  # every row too long
+        ("0,1\n1,2\n\n3,4\n", r"line 3 is blank"),  # a blank line inside the file
+    ],
+)
+def test_a_malformed_csv_names_the_file_and_the_line(tmp_path, text, match):
+    """Issue 33 row 21: the file and the 1-based line number of the file (the header is line 1)."""
+    path = tmp_path / "1.test.calcium.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"1\.test\.calcium\.csv, {match}"):
+        read_spikefinder_csv(path)
+
+
+def test_a_binary_file_is_named(tmp_path):
+    path = tmp_path / "1.test.calcium.csv"
+    path.write_bytes(b"0,1\n\xff\xfe\x00\n")
+    with pytest.raises(ValueError, match=r"1\.test\.calcium\.csv.*not a text"):
+        read_spikefinder_csv(path)

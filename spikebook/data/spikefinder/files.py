@@ -82,6 +82,8 @@ def spikefinder_file(root: Path, split: Split, dataset: int, kind: Literal["calc
 
 # An empty CSV field: at the start of a line before a comma, between two commas, or after the last comma.
 _EMPTY_FIELD = re.compile(r"(?:(?<=,)|^)(?=,|$)", flags=re.MULTILINE)
+# Blank (or whitespace-only) lines at the end of a file.
+_TRAILING_BLANK_LINES = re.compile(r"(?:\n[ \t]*)+\Z|\A[ \t]*\Z")
 
 
 def read_spikefinder_csv(path: str | os.PathLike[str]) -> np.ndarray:
@@ -100,28 +102,57 @@ def read_spikefinder_csv(path: str | os.PathLike[str]) -> np.ndarray:
         given a time × cells array), or use the per-neuron records of
         :func:`spikebook.data.spikefinder.load_spikefinder`.
 
+    Blank lines at the end of the file are its end, not rows.
+
     Raises:
         FileNotFoundError: If ``path`` is not a file.
-        ValueError: If the header is not ``0,1,...,N-1`` or a row has the wrong number of fields.
+        ValueError: naming the file and, for a bad row, its line number (1-based, the header is line 1):
+            not a text file; a header other than ``0,1,...,N-1``; a blank line inside the file (with
+            ``N ≥ 2``: a row of padding is ``N - 1`` commas); a row whose number of fields is not ``N``; a
+            field that is not a number (its column numbered from 0, as in the header).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"Spikefinder CSV file not found: {path} (see data_root() / ${DATA_ENV_VAR} for the data folder)"
         )
-    text = path.read_text()  # universal newlines: '\r\n' files read the same
+    try:
+        text = path.read_text()  # universal newlines: '\r\n' files read the same
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not a text file, so not a Spikefinder CSV file ({error})") from error
     header, _, body = text.partition("\n")
     names = [name.strip() for name in header.split(",")]
     if names != [str(j) for j in range(len(names))]:
         raise ValueError(f"{path}: expected a header '0,1,...,N-1', got {header[:80]!r}")
-    body = body.removesuffix("\n")
+    body = _TRAILING_BLANK_LINES.sub("", body)
     if not body:
         return np.empty((0, len(names)))
     # np.loadtxt cannot read empty fields; spell them out as 'nan' first (fast, and exact for the rest).
-    values = np.loadtxt(io.StringIO(_EMPTY_FIELD.sub("nan", body)), delimiter=",", ndmin=2, dtype=np.float64)
+    # Should it fail, the slow look for the first bad line only runs then.
+    try:
+        values = np.loadtxt(io.StringIO(_EMPTY_FIELD.sub("nan", body)), delimiter=",", ndmin=2, dtype=np.float64)
+    except ValueError as error:
+        raise ValueError(f"{path}, {_first_bad_line(body, len(names)) or error}") from error
     if values.shape[1] != len(names):
-        raise ValueError(f"{path}: header has {len(names)} columns but the rows have {values.shape[1]}")
+        raise ValueError(f"{path}, {_first_bad_line(body, len(names))}")
     return values
+
+
+def _first_bad_line(body: str, n_columns: int) -> str | None:
+    """What is wrong with the first bad row of a CSV body (the lines after the header), or None."""
+    for number, line in enumerate(body.split("\n"), start=2):  # the header is line 1
+        if n_columns > 1 and not line.strip():
+            return f"line {number} is blank (a row of padding is {n_columns - 1} commas)"
+        fields = line.split(",")
+        if len(fields) != n_columns:
+            return f"line {number} has {len(fields)} fields but the header has {n_columns}"
+        for column, field in enumerate(fields):
+            if field.strip():
+                try:
+                    float(field)
+                except ValueError:
+                    return f"line {number}, column {column}: {field[:40]!r} is not a number"
+    return None
 
 
 def unpad_columns(values: np.ndarray) -> list[np.ndarray]:
