@@ -444,3 +444,22 @@ def test_bernoulli_prior_refuses_a_sampling_rate_that_is_not_positive_and_finite
     """Issue 33 row 17: ``fs=inf`` gave a prior without spikes and a NaN log-probability."""
     with pytest.raises(ValueError, match="fs must be a positive, finite number of Hz"):
         BernoulliPrior(1.0, fs)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("make", [lambda: SCDF(eta=30.0), lambda: MLphys(eta=40.0)], ids=["SCDF", "MLphys"])
+def test_a_large_hill_coefficient_in_a_burst_saturates_instead_of_giving_nan(make, dtype):
+    """Issue 33 row 18: :math:`c^\\eta` overflowed float32 (``inf / inf`` in the dye's steady state), giving
+    50-85 % NaN fluorescence; the dye saturates instead, and the gradients stay finite."""
+    model = make().to(dtype)
+    spikes = torch.zeros(2, 400, dtype=dtype)
+    spikes[:, 50:80] = 10.0 if dtype == torch.float32 else 1e10  # a burst: c^eta beyond the largest float
+    with torch.no_grad():
+        f = model.sample(spikes, torch.Generator().manual_seed(0))
+        dye = model.indicator(spikes)
+    assert torch.isfinite(f).all() and torch.isfinite(dye).all()
+    if isinstance(model, SCDF):
+        torch.testing.assert_close(dye[:, 79], model.D.expand(2))  # fully bound
+    model.log_prob(f, spikes).sum().backward()
+    for name, p in model.named_parameters():
+        assert torch.isfinite(p.grad).all(), name

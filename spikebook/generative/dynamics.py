@@ -100,6 +100,13 @@ def relax(target: Tensor, rate: Tensor, euler: bool = False) -> Tensor:
 
 
 def safe_pow(base: Tensor, exponent: Tensor) -> Tensor:
-    """:math:`b^\\eta` for :math:`b \\ge 0, \\eta > 0`, with finite gradients at :math:`b = 0`."""
-    positive = base > 0
-    return torch.where(positive, base.clamp_min(torch.finfo(base.dtype).tiny) ** exponent, 0.0)
+    """:math:`b^\\eta` for :math:`b \\ge 0, \\eta > 0`, finite, with finite gradients at :math:`b = 0`.
+
+    The value is capped at :math:`\\sqrt{x_{\\max}}` of the dtype (about :math:`10^{19}` in float32): a large Hill
+    coefficient in a burst would overflow (:math:`20^{30}` in float32) and the dye's steady state
+    :math:`b^\\eta / (b^\\eta + \\kappa)` become ``inf / inf``. At the cap that ratio is 1 to rounding (the
+    dye saturated), and the square root leaves room to multiply by a rate or a concentration.
+    """
+    info = torch.finfo(base.dtype)
+    limit = (info.max**0.5) ** (1.0 / exponent)  # b^eta <= sqrt(max)
+    return torch.where(base > 0, torch.minimum(base.clamp_min(info.tiny), limit) ** exponent, 0.0)
