@@ -75,6 +75,7 @@ def test_config_defaults_are_the_papers() -> None:
         {"n_steps": True},
         {"buffers": (1, 2, 3)},
         {"gen_lr": math.inf},
+        {"lr": math.inf},  # issue 33 row 9
         {"clip_norm": math.nan},
         {"selection": "last"},
     ],
