@@ -174,8 +174,8 @@ def gibbs_scf(
     **Cost.** :math:`O(N T L)` flops per sweep for ``N`` traces (each site touches its kernel's
     :math:`L` samples) and about ``stride / B`` Python steps of ~20 small tensor ops. For one or a few
     traces the Python steps dominate, and their number grows with :math:`L`, hence with :math:`\gamma`.
-    The ops are tiny, so on a busy machine run it with ``torch.set_num_threads(1)``: intra-op threads
-    only add waiting.
+    The ops are tiny, so run it with ``torch.set_num_threads(1)`` where other work shares the cores:
+    intra-op threads only add waiting.
 
     **Truncation.** The kernel is cut where it falls below ``kernel_tol`` (default :data:`KERNEL_TOL`,
     ``1e-6``) of its peak (:func:`scf_kernel`; at most ``T`` lags), so the sampler targets the model with

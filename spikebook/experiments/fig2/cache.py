@@ -94,7 +94,7 @@ class Fig2Run(NamedTuple):
 
     Attributes:
         shown: The result to plot: the cached full run when present (quick mode), else ``live``.
-        live: The result computed in this session (quick: :data:`~spikebook.experiments.fig2.evaluation.QUICK`
+        live: The result computed by this call (quick: :data:`~spikebook.experiments.fig2.evaluation.QUICK`
             sizes; full: :data:`~spikebook.experiments.fig2.evaluation.FULL`).
         from_cache: Whether ``shown`` was read from the cache.
     """
