@@ -142,3 +142,13 @@ def test_tiling_is_the_halo_tiling_written_out(n: int) -> None:
     for w in halo_windows(0, n, 100 - 2 * 7, 7):
         kept[w.keep_from : w.keep_to] += 1
     assert (kept >= 1).all()  # every sample is predicted
+
+
+def test_predict_refuses_bad_dataset_and_batch_size() -> None:
+    """Issue 33 row 23: a dataset outside 1..n_datasets, or batch_size 0, is refused at the door."""
+    model, x = BolteNet(SMALL), np.zeros(300)
+    for dataset in (0, SMALL.n_datasets + 1):
+        with pytest.raises(ValueError, match="dataset"):
+            predict(model, x, dataset)
+    with pytest.raises(ValueError, match="batch_size"):
+        predict(model, x, 1, batch_size=0)

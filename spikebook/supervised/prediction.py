@@ -33,7 +33,7 @@ import torch
 
 from spikebook.metrics import spikefinder_correlation
 from spikebook.signal import batches, finite_runs, halo_windows, to_model_rate, to_user_rate
-from spikebook.supervised.models import SupervisedNet
+from spikebook.supervised.models import Ensemble, SupervisedNet
 from spikebook.validate import as_traces, non_negative_int, one_of, positive_int, rate_hz
 
 __all__ = [
@@ -77,6 +77,15 @@ def check_window(window: int, buffer: int) -> tuple[int, int]:
     if window - 2 * buffer < 1:
         raise ValueError(f"need window > 2 buffer, got window={window}, buffer={buffer}")
     return window, buffer
+
+
+def _dataset_row(model: SupervisedNet, dataset: int) -> int:
+    """The embedding row ``dataset - 1`` of ``model``, once ``dataset`` is checked to lie in 1..n_datasets."""
+    config = model.members[0].config if isinstance(model, Ensemble) else model.config
+    dataset = positive_int(dataset, "dataset")
+    if dataset > config.n_datasets:
+        raise ValueError(f"dataset must be in 1..{config.n_datasets} (the model's datasets), got {dataset}")
+    return dataset - 1
 
 
 def normalize_calcium(traces: Sequence[np.ndarray], mode: Normalization = "dataset") -> list[np.ndarray]:
@@ -147,11 +156,12 @@ def predict(
 
     Raises:
         TypeError: for a non-floating-point input (:func:`spikebook.validate.as_traces`).
-        ValueError: for a non-1-D/2-D or empty input, ±inf, an all-NaN trace, or bad sizes.
+        ValueError: for a non-1-D/2-D or empty input, ±inf, an all-NaN trace, bad sizes, or a ``dataset``
+            outside ``1..n_datasets`` of the model.
     """
     window, buffer = check_window(window, buffer)
     batch_size = positive_int(batch_size, "batch_size")
-    row = None if dataset is None else positive_int(dataset, "dataset") - 1  # embedding row
+    row = None if dataset is None else _dataset_row(model, dataset)
     x, squeeze = as_traces(calcium, "calcium")
     x = x.astype(np.float64, copy=False)
     out = np.full(x.shape, np.nan)
