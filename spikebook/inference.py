@@ -54,7 +54,10 @@ MAX_UPSAMPLING = 100
 def _pick_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    chosen = torch.device(device)
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r}: CUDA is not available to this torch; use device='cpu' or None")
+    return chosen
 
 
 def _warn_if_raw(x: np.ndarray) -> None:

@@ -96,7 +96,8 @@ def as_traces(traces: Any, name: str = "traces", allow_nan: bool = True) -> tupl
     """Validate traces and return them as a 2-D array, with whether the input was one trace.
 
     Args:
-        traces: ``(n, T)`` or ``(T,)`` array-like or tensor of floating-point fluorescence.
+        traces: ``(n, T)`` or ``(T,)`` array-like or tensor of floating-point fluorescence; a bfloat16 or
+            float16 tensor is read as float32.
         name: What to call them in errors.
         allow_nan: Whether NaN may mark missing samples. Without, any NaN raises, and integer arrays
             are accepted too (as float64).
@@ -112,7 +113,8 @@ def as_traces(traces: Any, name: str = "traces", allow_nan: bool = True) -> tupl
             ``allow_nan`` is false.
     """
     if isinstance(traces, torch.Tensor):
-        traces = traces.detach().cpu().numpy()
+        low = traces.is_floating_point() and torch.finfo(traces.dtype).bits < 32  # numpy has no bfloat16
+        traces = (traces.detach().float() if low else traces.detach()).cpu().numpy()
     array = np.asarray(traces)
     if not np.issubdtype(array.dtype, np.floating):
         if allow_nan or not np.issubdtype(array.dtype, np.integer):

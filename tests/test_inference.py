@@ -356,3 +356,19 @@ def test_the_largest_up_sampling_is_accepted(dsf):
     assert infer(x, 60.0 / MAX_UPSAMPLING, dsf).shape == x.shape  # 10 samples → 1,000 model bins
     with pytest.raises(ValueError, match="fs=0.59 Hz"):
         infer(x, 0.59, dsf)
+
+
+def test_cuda_device_without_cuda_is_refused_clearly(monkeypatch):
+    """Issue 33 row 22: device="cuda" on a CPU-only torch is a ValueError, not an AssertionError."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        infer(np.zeros(100), fs=60.0, model=DSF(), device="cuda")
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_low_precision_input_tensors_are_accepted(dsf, dtype):
+    """Issue 33 row 22: bfloat16/float16 input tensors are read as float32."""
+    x = torch.from_numpy(_traces(2, 300)).to(dtype)
+    out = infer(x, fs=60.0, model=dsf, device="cpu")
+    expected = infer(x.float().numpy(), fs=60.0, model=dsf, device="cpu")
+    np.testing.assert_array_equal(out, expected)
