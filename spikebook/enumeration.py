@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+from numpy.typing import ArrayLike
 from torch import Tensor
 
 from spikebook.generative import BernoulliPrior, CalciumModel
@@ -51,15 +52,27 @@ def all_spike_trains(n_steps: int, dtype: torch.dtype | None = None) -> Tensor:
     return ((index >> torch.arange(n_steps)) & 1).to(dtype or torch.get_default_dtype())
 
 
-def exact_posterior(model: CalciumModel, prior: BernoulliPrior, f: Tensor) -> ExactPosterior:
+def exact_posterior(model: CalciumModel, prior: BernoulliPrior, f: Tensor | ArrayLike) -> ExactPosterior:
     """Exact evidence, posterior and marginals of a single trace ``f`` of shape ``(T,)``.
 
-    The model and prior must have scalar (single-cell) parameters.
+    The model and prior must have scalar (single-cell) parameters. A float32 or float64 tensor is used as
+    it is; anything else (a numpy array, a list, an integer or float16 tensor) is read as float64.
+
+    Raises:
+        ValueError: for a trace that is not ``(T,)``, holds NaN or ±inf, or whose log-likelihoods are too
+            large for its precision (non-finite, or a posterior that no longer sums to one, e.g. ``f = 1e30``).
     """
+    if not (isinstance(f, Tensor) and f.dtype in (torch.float32, torch.float64)):
+        f = torch.as_tensor(f).to(torch.float64)
     if f.dim() != 1:
         raise ValueError(f"f must be one trace of shape (T,), got {tuple(f.shape)}")
+    if not torch.isfinite(f).all():
+        raise ValueError("f contains NaN or infinite values; only finite samples can be enumerated")
     trains = all_spike_trains(f.shape[-1], dtype=f.dtype)
     log_joint = model.log_prob(f, trains) + prior.log_prob(trains)  # (2^T,)
     log_evidence = torch.logsumexp(log_joint, dim=0)
     posterior = torch.exp(log_joint - log_evidence)
+    if not torch.isfinite(log_joint).all() or abs(posterior.sum().item() - 1.0) > 1e-3:
+        raise ValueError(f"the log-likelihoods of f (max |f| = {f.abs().max().item():.3g}) are too large for "
+                         f"{f.dtype}: the posterior cannot be normalised; rescale the trace")
     return ExactPosterior(trains, log_joint, log_evidence, posterior, posterior @ trains)

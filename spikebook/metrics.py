@@ -137,7 +137,11 @@ def _rate_ratio(fs_in: float, fs_out: float) -> Fraction:
     # Rates such as 60.0 or 25.0 are exact; limit_denominator turns float noise (e.g. 1 / 0.04)
     # into the intended rational number.
     ratio = Fraction(rate_hz(fs_in, "fs_in")) / Fraction(rate_hz(fs_out, "fs_out"))
-    return ratio.limit_denominator(_MAX_DENOMINATOR)
+    exact = ratio.limit_denominator(_MAX_DENOMINATOR)
+    if exact == 0:
+        raise ValueError(f"fs_out={fs_out} Hz is more than {_MAX_DENOMINATOR:,} times fs_in={fs_in} Hz; "
+                         "such fine bins are not supported")
+    return exact
 
 
 def rebin_to_rate(
@@ -175,7 +179,8 @@ def rebin_to_rate(
         Counts per output bin, float64, same shape as ``x`` except the number of bins on ``axis``.
 
     Raises:
-        TypeError, ValueError: If a rate is not a positive, finite number (:func:`spikebook.validate.rate_hz`).
+        TypeError, ValueError: If a rate is not a positive, finite number (:func:`spikebook.validate.rate_hz`),
+            or ``fs_out`` more than a million times ``fs_in``.
 
     References:
         Berens et al. 2018, PLoS Comput Biol 14(5):e1006157, "Community-based benchmarking improves spike

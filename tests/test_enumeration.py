@@ -42,3 +42,18 @@ def test_bad_sizes_raise():
         all_spike_trains(30)
     with pytest.raises(ValueError, match="one trace"):
         exact_posterior(SCF(), BernoulliPrior(1.0, 60.0), torch.zeros(2, 4))
+
+
+def test_exact_posterior_reads_any_array_and_refuses_huge_traces():
+    """Issue 33 row 24: numpy, integer and float16 input is read as float64; f = 1e30 is refused, not NaN."""
+    import numpy as np
+
+    model, prior = SCF(), BernoulliPrior(1.0, 60.0)
+    reference = exact_posterior(model, prior, torch.tensor([0.0, 1.0, 0.0, 2.0], dtype=torch.float64)).marginals
+    for f in (np.array([0.0, 1.0, 0.0, 2.0]), torch.tensor([0, 1, 0, 2]), torch.tensor([0.0, 1.0, 0.0, 2.0]).half()):
+        torch.testing.assert_close(exact_posterior(model, prior, f).marginals, reference)
+    for dtype in (torch.float32, torch.float64):
+        with pytest.raises(ValueError, match="too large"):
+            exact_posterior(model, prior, torch.full((4,), 1e30, dtype=dtype))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        exact_posterior(model, prior, torch.tensor([0.0, float("nan")]))

@@ -404,3 +404,9 @@ def test_rescoring_submissions_reproduces_published_per_cell_scores(algo: str, d
         assert summarize({dataset: r}).per_dataset[dataset] == pytest.approx(
             PUBLISHED_MEANS[algo, dataset], abs=5e-4
         )
+
+
+def test_rebin_to_rate_refuses_bins_too_fine() -> None:
+    """Issue 33 row 24: fs_out a million times fs_in is a clear ValueError, not a ZeroDivisionError."""
+    with pytest.raises(ValueError, match="fs_out"):
+        rebin_to_rate(np.ones(5), 1, 1e7)
