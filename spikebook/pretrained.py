@@ -178,12 +178,16 @@ def train(name: str, quick: bool = False, progress: bool = True, seed: int = 0) 
     """Run the recipe of ``name`` and save its checkpoint.
 
     Args:
-        name: an entry of :data:`RECIPES`.
+        name: an entry of :data:`RECIPES` (the :data:`SUPERVISED` entries are made by
+            ``python -m spikebook.experiments.spikefinder_table --full``; naming one raises ``ValueError``).
         quick: a toy version (the ``QUICK`` sizes of its recipe module), saved under ``<name>-quick.pt``.
         progress: show a progress bar.
         seed: seed of the training run (the data always use seed 0); seeds other than 0 are saved
             beside the entry (:func:`checkpoint_path`) and loaded with ``load(name, seed=...)``.
     """
+    if name in SUPERVISED:
+        raise ValueError(f"{name!r} is a supervised entry: it is made by "
+                         "`python -m spikebook.experiments.spikefinder_table --full`, not by train()")
     recipe = _recipe(name)
     module = gcamp if isinstance(recipe, GcampRecipe) else simulated
     return module.train(recipe, checkpoint_path(name, quick, seed), quick, progress, seed)

@@ -125,3 +125,9 @@ def test_command_line_list_names_every_entry(capsys, monkeypatch):
     listed = {line.split()[0]: line.split()[1] for line in lines}
     assert set(listed) == set(pretrained.RECIPES) | set(pretrained.SUPERVISED)
     assert {name for name, state in listed.items() if state == "on"} == set(pretrained.available())
+
+
+def test_train_names_the_command_of_a_supervised_entry():
+    """Issue 33 row 25: train() of a supervised entry says how it is made, not that the name is unknown."""
+    with pytest.raises(ValueError, match="supervised entry.*spikefinder_table --full"):
+        pretrained.train("attended-inception-spikefinder")
