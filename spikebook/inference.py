@@ -139,7 +139,8 @@ def infer(
     Args:
         traces: Fluorescence, shape ``(n, T)`` (one row per trace) or ``(T,)``, floating point. NaN marks
             missing samples (e.g. padding of shorter traces): they come back as NaN, and each run of
-            finite samples between NaNs is inferred separately, as its own trace.
+            finite samples between NaNs is inferred separately, as its own trace. The masked samples of a
+            ``numpy.ma`` masked array are missing samples too (read as NaN).
         fs: Sampling rate of ``traces`` in Hz. If it differs from the model's rate, traces are resampled
             to it (:func:`spikebook.signal.to_model_rate`) and the probabilities mapped back (:func:`spikebook.signal.to_user_rate`).
         model: A pretrained name (see :data:`spikebook.pretrained.RECIPES`, loaded with

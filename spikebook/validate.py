@@ -97,7 +97,7 @@ def as_traces(traces: Any, name: str = "traces", allow_nan: bool = True) -> tupl
 
     Args:
         traces: ``(n, T)`` or ``(T,)`` array-like or tensor of floating-point fluorescence; a bfloat16 or
-            float16 tensor is read as float32.
+            float16 tensor is read as float32, and a masked array as float64 with NaN at its masked samples.
         name: What to call them in errors.
         allow_nan: Whether NaN may mark missing samples. Without, any NaN raises, and integer arrays
             are accepted too (as float64).
@@ -115,6 +115,8 @@ def as_traces(traces: Any, name: str = "traces", allow_nan: bool = True) -> tupl
     if isinstance(traces, torch.Tensor):
         low = traces.is_floating_point() and torch.finfo(traces.dtype).bits < 32  # numpy has no bfloat16
         traces = (traces.detach().float() if low else traces.detach()).cpu().numpy()
+    if isinstance(traces, np.ma.MaskedArray):
+        traces = np.ma.filled(traces.astype(float), np.nan)  # a masked sample is a missing one
     array = np.asarray(traces)
     if not np.issubdtype(array.dtype, np.floating):
         if allow_nan or not np.issubdtype(array.dtype, np.integer):

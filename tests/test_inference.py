@@ -372,3 +372,14 @@ def test_low_precision_input_tensors_are_accepted(dsf, dtype):
     out = infer(x, fs=60.0, model=dsf, device="cpu")
     expected = infer(x.float().numpy(), fs=60.0, model=dsf, device="cpu")
     np.testing.assert_array_equal(out, expected)
+
+
+def test_masked_samples_are_missing(dsf):
+    """Issue 33 row 25: infer treats a masked array's masked samples as NaN."""
+    x = _traces(2, 400)
+    mask = np.zeros(x.shape, bool)
+    mask[1, 300:] = True
+    nan = x.copy()
+    nan[mask] = np.nan
+    out = infer(np.ma.masked_array(x, mask), fs=60.0, model=dsf, device="cpu")
+    np.testing.assert_array_equal(out, infer(nan, fs=60.0, model=dsf, device="cpu"))

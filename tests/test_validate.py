@@ -102,3 +102,11 @@ def test_finite_trace():
     for bad in ([], [[1.0]], [1.0, np.nan], [np.inf]):
         with pytest.raises(ValueError, match="f "):
             finite_trace(bad)
+
+
+def test_as_traces_reads_masked_samples_as_nan() -> None:
+    """Issue 33 row 25: a masked array's masked samples are missing (NaN), not silently used."""
+    x = np.ma.masked_array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], mask=[[0, 1, 0], [0, 0, 0]])
+    array, squeeze = as_traces(x)
+    assert not squeeze and not isinstance(array, np.ma.MaskedArray)
+    np.testing.assert_array_equal(array, [[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]])
