@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from factories import scf_cells
 
 from spikebook.data.simulate import SimulationConfig, simulate
-from spikebook.generative import SCF, BernoulliPrior
+from spikebook.generative import BernoulliPrior
 from spikebook.recognition import DSF, DSNF, CNNConfig, RNNConfig
 from spikebook.training import VimcoConfig, fit_vimco, seeded
 
@@ -32,17 +33,6 @@ RUNS = {
     "dsf-one_se-patience": (DSF, dataclasses.replace(BASE, n_steps=10, selection="one_se", patience=2)),
     "dsnf-geometric": (DSNF, dataclasses.replace(BASE, baseline="geometric", n_steps=4)),
 }
-
-
-def _scf(n_cells: int) -> SCF:
-    model = SCF(
-        gamma=torch.linspace(0.92, 0.96, n_cells).unsqueeze(-1),
-        alpha=torch.linspace(0.3, 0.5, n_cells),
-        beta=torch.full((n_cells,), -0.25),
-        sigma=torch.linspace(0.05, 0.1, n_cells),
-    )
-    model.raw_delta.requires_grad_(False)
-    return model
 
 
 def _summary(t: torch.Tensor) -> list[float]:
@@ -59,9 +49,9 @@ def _fit(name: str, checkpoint_dir: Path) -> dict:
     path = checkpoint_dir / f"{name}.pt"
     # a first leg of half the steps, then a resume to the end: the resume path is pinned too
     half = dataclasses.replace(config, n_steps=config.n_steps // 2)
-    fit_vimco(recognition, _scf(2), data[:1], half, prior, seed=5, validation=data[1:], checkpoint_path=path,
+    fit_vimco(recognition, scf_cells(2), data[:1], half, prior, seed=5, validation=data[1:], checkpoint_path=path,
               progress=False)
-    result = fit_vimco(recognition, _scf(2), data[:1], config, prior, seed=5, validation=data[1:],
+    result = fit_vimco(recognition, scf_cells(2), data[:1], config, prior, seed=5, validation=data[1:],
                        checkpoint_path=path, progress=False)
     weights = {**{f"recognition.{k}": v for k, v in result.recognition.state_dict().items()},
                **{f"generative.{k}": v for k, v in result.generative.state_dict().items()}}

@@ -11,6 +11,7 @@ import math
 
 import pytest
 import torch
+from factories import scf_cells
 
 from spikebook.data.simulate import SimulationConfig, simulate
 from spikebook.generative import SCF, BernoulliPrior
@@ -31,17 +32,6 @@ from spikebook.training.per_cell import _is_per_cell
 
 TINY_CNN = CNNConfig(filters=(8, 8), widths=(11, 11), out_width=5)
 SMALL = VimcoConfig(k_samples=8, chunk_len=60, buffers=(20, 10), batch_size=4, n_steps=4, eval_every=2)
-
-
-def _scf(n_cells: int) -> SCF:
-    model = SCF(
-        gamma=torch.linspace(0.92, 0.96, n_cells).unsqueeze(-1),
-        alpha=torch.linspace(0.3, 0.5, n_cells),
-        beta=torch.full((n_cells,), -0.25),
-        sigma=torch.linspace(0.05, 0.1, n_cells),
-    )
-    model.raw_delta.requires_grad_(False)  # delta trades off against alpha
-    return model
 
 
 def _per_cell(model: SCF, n_cells: int) -> dict[str, bool]:
@@ -131,7 +121,7 @@ def test_gather_returns_each_chunks_own_cell_and_trace() -> None:
 def test_per_step_log_likelihood_matches_single_cell_models() -> None:
     """Oracle: indexing raw parameters per chunk equals a one-cell model built from that cell's values."""
     n_cells = 3
-    model = _scf(n_cells).double()
+    model = scf_cells(n_cells).double()
     cells = torch.tensor([2, 0, 2, 1])
     spikes = (torch.rand(5, 4, 80) < 0.05).double()  # (K, B, L)
     f = torch.randn(4, 80, dtype=torch.float64)
@@ -152,7 +142,7 @@ def test_per_step_log_likelihood_matches_single_cell_models() -> None:
 def test_log_weights_without_buffers_match_the_models_log_probs() -> None:
     """Oracle: with no buffers the scored sums are the models' own log_prob (+ prior)."""
     config = VimcoConfig(k_samples=6, chunk_len=50, buffers=(0, 0))
-    rec, model = DSF(TINY_CNN).double(), _scf(2).double()
+    rec, model = DSF(TINY_CNN).double(), scf_cells(2).double()
     prior = BernoulliPrior(torch.tensor([1.0, 2.0]), fs=60.0).double()
     f = torch.randn(3, 50, dtype=torch.float64)
     cells = torch.tensor([1, 1, 1])
@@ -170,7 +160,7 @@ def test_log_weights_of_dsnf_score_only_central_bins() -> None:
     """DS-NF (autoregressive): log q over the scored bins is the teacher-forced conditionals there."""
     config = VimcoConfig(k_samples=4, chunk_len=40, buffers=(10, 5))
     rec = DSNF(RNNConfig(filters=(4,), widths=(5,), n_features=3, feature_width=3, n_backward=4, n_forward=4))
-    rec, model = rec.double(), _scf(1).double()
+    rec, model = rec.double(), scf_cells(1).double()
     f = torch.randn(2, 40, dtype=torch.float64)
     cells = torch.zeros(2, dtype=torch.long)
     _, log_q = _log_weights(
@@ -193,7 +183,7 @@ def test_log_weights_of_dsnf_score_only_central_bins() -> None:
 
 def test_a_step_on_cell_0_leaves_cell_1_unchanged() -> None:
     config = VimcoConfig(k_samples=8, chunk_len=60, buffers=(20, 10))
-    rec, model = DSF(TINY_CNN), _scf(2)
+    rec, model = DSF(TINY_CNN), scf_cells(2)
     per_cell = _per_cell(model, 2)
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     opt = PerCellAdam(params, per_cell, 2, lr=0.05)
@@ -231,13 +221,13 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small_data: torch.Tensor) ->
     """Resuming from a checkpoint continues the step count and reproduces an uninterrupted run."""
     path = tmp_path / "run.pt"
     torch.manual_seed(0)
-    fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
+    fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
     ckpt = load_checkpoint(path)
     assert ckpt["step"] == 4 and ckpt["config"] == dataclasses.asdict(SMALL)
 
     # Loading a finished checkpoint trains nothing and restores its states.
     torch.manual_seed(1)
-    rec, gen = DSF(TINY_CNN), _scf(2)
+    rec, gen = DSF(TINY_CNN), scf_cells(2)
     res = fit_vimco(rec, gen, small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
     assert res.history.steps == [0, 2, 4]
     best = ckpt["best_state"]
@@ -246,12 +236,12 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small_data: torch.Tensor) ->
 
     # Continue to 8 steps; compare with an uninterrupted 8-step run.
     longer = dataclasses.replace(SMALL, n_steps=8)
-    fit_vimco(DSF(TINY_CNN), _scf(2), small_data, longer, seed=5, checkpoint_path=path, progress=False)
+    fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, longer, seed=5, checkpoint_path=path, progress=False)
     resumed = load_checkpoint(path)
     assert resumed["step"] == 8 and resumed["history"][0] == [0, 2, 4, 6, 8]
     torch.manual_seed(0)
     path2 = tmp_path / "straight.pt"
-    fit_vimco(DSF(TINY_CNN), _scf(2), small_data, longer, seed=5, checkpoint_path=path2, progress=False)
+    fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, longer, seed=5, checkpoint_path=path2, progress=False)
     straight = load_checkpoint(path2)
     for part in ("recognition", "generative"):
         for k, v in straight[part].items():
@@ -259,11 +249,11 @@ def test_checkpoint_round_trip_and_resume(tmp_path, small_data: torch.Tensor) ->
 
     assert resumed["seed"] == 5
     with pytest.raises(ValueError, match="seed 5, not 6"):  # another seed's run is never continued
-        fit_vimco(DSF(TINY_CNN), _scf(2), small_data, longer, seed=6, checkpoint_path=path, progress=False)
+        fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, longer, seed=6, checkpoint_path=path, progress=False)
     with pytest.raises(ValueError, match="config"):
         fit_vimco(
             DSF(TINY_CNN),
-            _scf(2),
+            scf_cells(2),
             small_data,
             dataclasses.replace(SMALL, lr=0.1),
             checkpoint_path=path,
@@ -281,7 +271,7 @@ def test_patience_stops_once_the_heldout_bound_stalls(monkeypatch, small_data, p
     bounds = iter([-10.0, -5.0, -6.0, -7.0, -8.0, -9.0, -1.0, -3.0])  # scripted held-out bounds
     monkeypatch.setattr(training_vimco, "_heldout_bound", lambda *args: (next(bounds), 0.0))
     config = dataclasses.replace(SMALL, n_steps=14, eval_every=2, patience=patience, min_steps=min_steps)
-    result = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, progress=False)
+    result = fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, config, progress=False)
     assert result.history.steps == steps and result.best_step == best
 
 
@@ -290,8 +280,8 @@ def test_a_run_that_stopped_early_resumes_as_stopped(monkeypatch, tmp_path, smal
     monkeypatch.setattr(training_vimco, "_heldout_bound", lambda *args: (next(bounds), 0.0))
     config = dataclasses.replace(SMALL, n_steps=14, eval_every=2, patience=6)
     path = tmp_path / "run.pt"
-    fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, checkpoint_path=path, progress=False)
-    again = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, checkpoint_path=path, progress=False)
+    fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, config, checkpoint_path=path, progress=False)
+    again = fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, config, checkpoint_path=path, progress=False)
     assert again.history.steps == [0, 2, 4, 6, 8] and again.best_step == 2
 
 
@@ -299,12 +289,12 @@ def test_a_checkpoint_without_a_field_of_the_resumable_record_is_refused(tmp_pat
     """A file at ``checkpoint_path`` that lacks part of the record (e.g. written by another program) is
     refused by name before any step, not half-resumed."""
     path = tmp_path / "run.pt"
-    fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
+    fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
     ckpt = load_checkpoint(path)
     del ckpt["states"], ckpt["seed"]
     torch.save(ckpt, path)
     with pytest.raises(ValueError, match="not a resumable fit_vimco checkpoint .no seed, states"):
-        fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
+        fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
 
 
 def test_an_unwritable_checkpoint_path_fails_before_training(tmp_path, monkeypatch, small_data) -> None:
@@ -312,21 +302,21 @@ def test_an_unwritable_checkpoint_path_fails_before_training(tmp_path, monkeypat
     (tmp_path / "file").write_text("")
     monkeypatch.setattr(training_vimco._VimcoRun, "train_step", lambda self: pytest.fail("trained"))
     with pytest.raises(NotADirectoryError, match="file"):
-        fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, checkpoint_path=tmp_path / "file" / "run.pt",
+        fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, SMALL, checkpoint_path=tmp_path / "file" / "run.pt",
                   progress=False)
 
 
 def test_a_checkpoint_made_on_other_data_is_never_resumed(tmp_path, small_data) -> None:
     """Issue 33 row 10: same config, seed and shapes, other traces (or held-out traces): refused by name."""
     path = tmp_path / "run.pt"
-    fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
+    fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, SMALL, seed=5, checkpoint_path=path, progress=False)
     with pytest.raises(ValueError, match="other data"):
-        fit_vimco(DSF(TINY_CNN), _scf(2), 2 * small_data + 1, SMALL, seed=5, checkpoint_path=path, progress=False)
+        fit_vimco(DSF(TINY_CNN), scf_cells(2), 2 * small_data + 1, SMALL, seed=5, checkpoint_path=path, progress=False)
     with pytest.raises(ValueError, match="other data"):
-        fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=5, validation=small_data, checkpoint_path=path,
+        fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, SMALL, seed=5, validation=small_data, checkpoint_path=path,
                   progress=False)
     # the same data in another dtype or memory layout is the same data
-    res = fit_vimco(DSF(TINY_CNN), _scf(2), small_data.double().contiguous(), SMALL, seed=5, checkpoint_path=path,
+    res = fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data.double().contiguous(), SMALL, seed=5, checkpoint_path=path,
                     progress=False)
     assert res.history.steps == [0, 2, 4]
 
@@ -337,7 +327,7 @@ def test_one_se_selection_returns_the_state_of_the_chosen_step(monkeypatch, smal
     monkeypatch.setattr(training_vimco, "_heldout_bound", lambda *args: (next(bounds), 1.0))
     config = dataclasses.replace(SMALL, n_steps=14, eval_every=2, patience=6, selection="one_se")
     torch.manual_seed(0)
-    result = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, config, progress=False)
+    result = fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, config, progress=False)
     # "best" stops at step 8, 6 steps after step 2 (test above); "one_se" at step 12, 6 steps after step 6
     assert result.history.steps == [0, 2, 4, 6, 8, 10, 12] and result.history.heldout_se == [1.0] * 7
     assert result.best_step == 6 and result.best_bound == -5.5
@@ -346,7 +336,7 @@ def test_one_se_selection_returns_the_state_of_the_chosen_step(monkeypatch, smal
     bounds = iter([-10.0, -9.0, -8.0, -7.0])
     torch.manual_seed(0)
     stop_at_six = dataclasses.replace(config, n_steps=6, selection="best")
-    six = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, stop_at_six, progress=False)
+    six = fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, stop_at_six, progress=False)
     assert six.best_step == 6
     for k, v in six.recognition.state_dict().items():
         torch.testing.assert_close(result.recognition.state_dict()[k], v, rtol=0, atol=0)
@@ -363,14 +353,14 @@ def test_fit_vimco_callback_sees_every_evaluation_with_the_state_of_its_step(tmp
 
     longer = dataclasses.replace(SMALL, n_steps=8)
     torch.manual_seed(0)
-    result = fit_vimco(rec, _scf(2), small_data, longer, seed=5, progress=False, callback=record)
+    result = fit_vimco(rec, scf_cells(2), small_data, longer, seed=5, progress=False, callback=record)
     assert [s for s, _, _ in seen] == result.history.steps == [0, 2, 4, 6, 8]
     assert not any(training for _, training, _ in seen)
     torch.manual_seed(0)
-    plain = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, longer, seed=5, progress=False)
+    plain = fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, longer, seed=5, progress=False)
     assert result.history == plain.history
     torch.manual_seed(0)
-    four = fit_vimco(DSF(TINY_CNN), _scf(2), small_data, dataclasses.replace(SMALL, selection="one_se"), seed=5,
+    four = fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, dataclasses.replace(SMALL, selection="one_se"), seed=5,
                      checkpoint_path=tmp_path / "run.pt", progress=False)
     one_se_states = load_checkpoint(tmp_path / "run.pt")["states"]
     for k, v in one_se_states[-1]["recognition"].items():  # the state at step 4 of the same seeded run
@@ -378,7 +368,7 @@ def test_fit_vimco_callback_sees_every_evaluation_with_the_state_of_its_step(tmp
     assert four.history.steps == [0, 2, 4]
     # resumed from step 4, the callback sees only the new evaluations
     seen.clear()
-    fit_vimco(rec, _scf(2), small_data, dataclasses.replace(longer, selection="one_se"), seed=5,
+    fit_vimco(rec, scf_cells(2), small_data, dataclasses.replace(longer, selection="one_se"), seed=5,
               checkpoint_path=tmp_path / "run.pt", progress=False, callback=record)
     assert [s for s, _, _ in seen] == [6, 8]
 
@@ -387,26 +377,26 @@ def test_bad_inputs_raise(small_data: torch.Tensor) -> None:
     nan = small_data.clone()
     nan[0, 1, 7] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
-        fit_vimco(DSF(TINY_CNN), _scf(2), nan, SMALL, progress=False)
+        fit_vimco(DSF(TINY_CNN), scf_cells(2), nan, SMALL, progress=False)
     with pytest.raises(ValueError, match="shorter"):
-        fit_vimco(DSF(TINY_CNN), _scf(2), small_data[..., :50], SMALL, progress=False)
+        fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data[..., :50], SMALL, progress=False)
     with pytest.raises(ValueError, match="cell"):
-        fit_vimco(DSF(TINY_CNN), _scf(3), small_data, SMALL, progress=False)
+        fit_vimco(DSF(TINY_CNN), scf_cells(3), small_data, SMALL, progress=False)
     with pytest.raises(ValueError, match="cells"):
-        fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, validation=small_data[:, :1], progress=False)
+        fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, SMALL, validation=small_data[:, :1], progress=False)
     with pytest.raises(ValueError, match="prior"):
         fit_vimco(
             DSF(TINY_CNN),
-            _scf(2),
+            scf_cells(2),
             small_data,
             SMALL,
             prior=BernoulliPrior(torch.ones(3), 60.0),
             progress=False,
         )
     with pytest.raises(ValueError):
-        fit_vimco(DSF(TINY_CNN), _scf(2), small_data[0], SMALL, progress=False)  # (C, T), not (R, C, T)
+        fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data[0], SMALL, progress=False)  # (C, T), not (R, C, T)
     with pytest.raises(ValueError, match="seed"):
-        fit_vimco(DSF(TINY_CNN), _scf(2), small_data, SMALL, seed=-1, progress=False)
+        fit_vimco(DSF(TINY_CNN), scf_cells(2), small_data, SMALL, seed=-1, progress=False)
 
 
 def test_smoke_training_improves_bound_and_finds_spikes() -> None:
